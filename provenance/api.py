@@ -1,0 +1,176 @@
+"""The library entry points: :func:`check` a file, :func:`check_bytes` a buffer.
+
+Runs read → match → judge and assembles the :class:`~provenance.report.Report`.
+A failure on one file becomes an ``error`` report; nothing here raises for
+bad input.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import stat
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from provenance import __version__
+from provenance.judge import judge
+from provenance.limits import DEFAULT_LIMITS, Limits
+from provenance.match import RuleSet, load_rules, match
+from provenance.read import ReadOptions, read
+from provenance.read.c2pa import TrustList, TrustSettings, default_trust_lists, user_trust_list
+from provenance.report import Report, ReportError
+
+
+@lru_cache(maxsize=1)
+def _builtin_rules() -> RuleSet:
+    return load_rules()
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """How to check: trust anchors, rules, limits, and the watermark switch."""
+
+    trust: TrustSettings = field(default_factory=lambda: TrustSettings(default_trust_lists()))
+    rules: RuleSet | None = None
+    limits: Limits = DEFAULT_LIMITS
+    watermarks: bool = False
+    verbose: bool = False
+
+
+def make_options(
+    trust_anchors: list[Path] | None = None,
+    default_trust: bool = True,
+    rules_dirs: list[Path] | None = None,
+    allow_network: bool = False,
+    watermarks: bool = False,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Options:
+    """Build :class:`Options` from user-facing settings (used by the CLI)."""
+    lists: list[TrustList] = list(default_trust_lists()) if default_trust else []
+    for pem in trust_anchors or []:
+        lists.append(user_trust_list(Path(pem).read_text(encoding="utf-8"), Path(pem).name))
+    rules = load_rules(rules_dirs) if rules_dirs else None
+    return Options(
+        trust=TrustSettings(tuple(lists), allow_network=allow_network),
+        rules=rules,
+        limits=limits,
+        watermarks=watermarks,
+    )
+
+
+def check_bytes(data: bytes, name: str = "-", options: Options | None = None) -> Report:
+    """Check one image held in memory; ``name`` is used for the report and extension checks."""
+    options = options or Options()
+    rules = options.rules or _builtin_rules()
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        extracted = read(data, name, ReadOptions(options.trust, options.limits, options.watermarks))
+    except Exception as exc:  # a reader bug must not stop a batch
+        return _error(name, "internal-error", f"{type(exc).__name__}: {exc}", len(data), digest, rules)
+    findings = match(extracted.evidence, rules)
+    verdict = judge(findings, extracted.credentials, extracted.fatal, "watermark" in extracted.readers)
+    return Report(
+        path=name,
+        verdict=verdict.verdict,
+        confidence=verdict.confidence,
+        summary=verdict.summary,
+        media_type=extracted.media_type,
+        size=len(data),
+        sha256=digest,
+        credentials=extracted.credentials,
+        findings=findings,
+        decisive=verdict.decisive,
+        error=ReportError(extracted.fatal.kind, extracted.fatal.message) if extracted.fatal else None,
+        issues=extracted.issues,
+        readers=extracted.readers,
+        raw=extracted.raw,
+        tool_version=__version__,
+        rules_digest=rules.digest,
+    )
+
+
+def _error(name: str, kind: str, message: str, size: int | None, digest: str | None, rules: RuleSet) -> Report:
+    return Report(
+        path=name,
+        verdict="error",
+        confidence="low",
+        summary=f"Could not be analysed: {message}.",
+        size=size,
+        sha256=digest,
+        error=ReportError(kind, message),
+        tool_version=__version__,
+        rules_digest=rules.digest,
+    )
+
+
+def _open_readonly(path: str) -> int:
+    flags = os.O_RDONLY | getattr(os, "O_NOATIME", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        return os.open(path, flags)
+    except PermissionError:
+        if flags & getattr(os, "O_NOATIME", 0):  # O_NOATIME needs ownership
+            return os.open(path, flags & ~getattr(os, "O_NOATIME", 0))
+        raise
+
+
+def check(path: str | os.PathLike[str], options: Options | None = None) -> Report:
+    """Check one file. The file is opened read-only and never modified."""
+    options = options or Options()
+    rules = options.rules or _builtin_rules()
+    name = os.fspath(path)
+    try:
+        info = os.stat(name)
+    except OSError as exc:
+        return _error(name, _os_kind(exc), f"cannot access the file: {exc.strerror or exc}", None, None, rules)
+    if stat.S_ISDIR(info.st_mode):
+        return _error(name, "is-a-directory", "this is a directory, not a file", None, None, rules)
+    if not stat.S_ISREG(info.st_mode):
+        return _error(
+            name, "special-file", "not a regular file (FIFO, socket or device): skipped unread", None, None, rules
+        )
+    try:
+        fd = _open_readonly(name)
+    except OSError as exc:
+        return _error(name, _os_kind(exc), f"cannot open the file: {exc.strerror or exc}", info.st_size, None, rules)
+    try:
+        opened = os.fstat(fd)
+        if not stat.S_ISREG(opened.st_mode):
+            return _error(name, "special-file", "not a regular file: skipped unread", None, None, rules)
+        if opened.st_size > options.limits.max_file_bytes:
+            digest = hashlib.sha256()
+            with os.fdopen(os.dup(fd), "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(block)
+            return _error(
+                name,
+                "limit-exceeded",
+                f"{opened.st_size} bytes is over the {options.limits.max_file_bytes}-byte file size limit",
+                opened.st_size,
+                digest.hexdigest(),
+                rules,
+            )
+        with os.fdopen(os.dup(fd), "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        return _error(name, _os_kind(exc), f"cannot read the file: {exc.strerror or exc}", info.st_size, None, rules)
+    finally:
+        os.close(fd)
+    report = check_bytes(data, name, options)
+    return _with_mtime(report, info.st_mtime)
+
+
+def _with_mtime(report: Report, mtime: float) -> Report:
+    from dataclasses import replace
+
+    return replace(report, mtime=mtime)
+
+
+def _os_kind(exc: OSError) -> str:
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "permission-denied"
+    if exc.errno == errno.ENOENT:
+        return "not-found"
+    return "unreadable"

@@ -1,0 +1,28 @@
+"""Bounds on the work done for one file, shared by every stage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Size and time limits; every one is documented in SECURITY.md.
+
+    ``max_file_bytes``: files larger than this are hashed but not parsed.
+    ``max_text_bytes``: total PNG text and each inflated zTXt/iTXt chunk.
+    ``max_xmp_bytes``: one XMP packet (extended XMP included).
+    ``max_scan_bytes``: how far a byte search for XMP goes in formats we do
+    not walk box by box. ``max_value_chars``: a value kept in a finding.
+    ``timeout``: seconds per file before the batch gives up on it.
+    """
+
+    max_file_bytes: int = 2 * 1024**3
+    max_text_bytes: int = 8 * 1024**2
+    max_xmp_bytes: int = 4 * 1024**2
+    max_scan_bytes: int = 64 * 1024**2
+    max_value_chars: int = 4096
+    timeout: float = 10.0
+
+
+DEFAULT_LIMITS = Limits()

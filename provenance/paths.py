@@ -1,0 +1,99 @@
+"""Turn command-line paths into the list of files to check.
+
+Directories are walked recursively in sorted order. Symbolic links to
+directories are not followed (so loops cannot happen); a link to a file is
+followed only when its target lies inside the tree being walked. Entries
+that cannot be checked (unreadable folders, special files, links out of the
+tree) still appear, each with its reason.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A file to check, or a path that will be reported with ``error``."""
+
+    path: str
+    error_kind: str | None = None
+    error: str | None = None
+
+
+def _inside(path: str, root: str) -> bool:
+    try:
+        target = os.path.realpath(path)
+    except OSError:
+        return False
+    return target == root or target.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _classify(path: str, root: str | None) -> Entry | None:
+    try:
+        info = os.lstat(path)
+    except OSError as exc:
+        return Entry(path, "not-found" if isinstance(exc, FileNotFoundError) else "unreadable", str(exc.strerror))
+    if stat.S_ISLNK(info.st_mode):
+        try:
+            target = os.stat(path)
+        except OSError:
+            return Entry(path, "broken-link", "a symbolic link whose target does not exist")
+        if stat.S_ISDIR(target.st_mode):
+            return None  # directory links are not followed
+        if root is not None and not _inside(path, root):
+            return Entry(
+                path, "link-outside-tree", "a symbolic link pointing outside the folder being checked: skipped"
+            )
+        info = target
+    if stat.S_ISREG(info.st_mode):
+        return Entry(path)
+    if stat.S_ISDIR(info.st_mode):
+        return None
+    return Entry(path, "special-file", "not a regular file (FIFO, socket or device): skipped unread")
+
+
+def walk(paths: Iterable[str]) -> Iterator[Entry]:
+    """Yield every file under ``paths``, in order, with errors as entries."""
+    for given in paths:
+        if given == "-":
+            yield Entry("-")
+            continue
+        try:
+            is_dir = os.path.isdir(given) and not os.path.islink(given.rstrip(os.sep) or given)
+        except OSError:
+            is_dir = False
+        if not is_dir:
+            if os.path.isdir(given):  # a link to a directory named explicitly: walk it
+                is_dir = True
+            else:
+                entry = _classify(given, None)
+                if entry is not None:
+                    yield entry
+                continue
+        yield from _walk_dir(given)
+
+
+def _walk_dir(top: str) -> Iterator[Entry]:
+    root = os.path.realpath(top)
+    errors: list[OSError] = []
+    for dirpath, dirnames, filenames in os.walk(top, onerror=errors.append, followlinks=False):
+        while errors:
+            exc = errors.pop(0)
+            yield _dir_error(exc, dirpath)
+        dirnames.sort()
+        for name in sorted(filenames):
+            entry = _classify(os.path.join(dirpath, name), root)
+            if entry is not None:
+                yield entry
+    while errors:
+        exc = errors.pop(0)
+        yield _dir_error(exc, top)
+
+
+def _dir_error(exc: OSError, fallback: str) -> Entry:
+    kind = "permission-denied" if isinstance(exc, PermissionError) else "unreadable"
+    return Entry(str(exc.filename or fallback), kind, f"cannot list the folder: {exc.strerror}")

@@ -1,0 +1,103 @@
+"""The read stage: sniff the format, walk the container once, run each reader.
+
+Readers are listed explicitly in :data:`READERS`; each returns values
+(evidence, issues, raw fields) and never raises for bad input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from provenance.evidence import Credentials, Evidence, RawField, ReadIssue, ReadResult
+from provenance.limits import DEFAULT_LIMITS, Limits
+from provenance.read import container, exif, text, xmp
+from provenance.read.c2pa import TrustSettings, default_trust_lists
+
+#: Every reader, by the name the report lists under ``readers``.
+READERS = ("container", "xmp", "exif", "text", "c2pa", "watermark", "stealth")
+
+_LOSSLESS = ("image/png", "image/webp", "image/tiff", "image/gif", "image/bmp")
+
+
+@dataclass(frozen=True, slots=True)
+class ReadOptions:
+    """What to read and with which limits and trust anchors."""
+
+    trust: TrustSettings = field(default_factory=lambda: TrustSettings(default_trust_lists()))
+    limits: Limits = DEFAULT_LIMITS
+    watermarks: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Extracted:
+    """Everything the read stage found in one file."""
+
+    media_type: str | None
+    evidence: tuple[Evidence, ...] = ()
+    issues: tuple[ReadIssue, ...] = ()
+    raw: tuple[RawField, ...] = ()
+    credentials: Credentials = field(default_factory=Credentials)
+    readers: tuple[str, ...] = ()
+    fatal: ReadIssue | None = None
+
+
+def read(data: bytes, name: str, options: ReadOptions) -> Extracted:
+    """Run every applicable reader over the bytes of one file."""
+    if not data:
+        return Extracted(None, fatal=ReadIssue("empty", "the file is empty (0 bytes)"))
+    media_type = container.sniff(data)
+    if media_type is None:
+        head = data[:8].hex(" ")
+        return Extracted(
+            None,
+            fatal=ReadIssue(
+                "not-an-image",
+                f"not a recognised image format ({len(data)} bytes; first bytes: {head})",
+            ),
+        )
+    limits = options.limits
+    layout = container.walk(data, media_type, limits)
+    if not layout.has_image_data:
+        reason = "; ".join(i.message for i in layout.issues) or "no image data found"
+        return Extracted(
+            media_type,
+            issues=tuple(layout.issues),
+            fatal=ReadIssue("truncated", f"{media_type} file unusable: {reason}"),
+        )
+    results: list[ReadResult] = [container.to_result(layout, name)]
+    # The metadata readers all look at every file: the structure walk has
+    # already told them whether their blocks are present.
+    ran = ["container", "xmp", "exif", "text", "c2pa"]
+    if layout.xmp:
+        results.append(xmp.read(layout.xmp, limits))
+    if layout.exif:
+        results.append(exif.read(layout.exif, limits))
+    if layout.texts or layout.comments:
+        results.append(text.read(layout, limits))
+    credentials = Credentials()
+    remote_hint = any(
+        ev.source == "xmp" and ev.field == "dcterms:provenance" for result in results for ev in result.evidence
+    )
+    if layout.c2pa_embedded is not False or remote_hint:
+        from provenance.read import c2pa
+
+        credentials, c2pa_result = c2pa.read(data, media_type, options.trust, limits)
+        results.append(c2pa_result)
+    if options.watermarks:
+        from provenance.read import watermark
+
+        results.append(watermark.read(data, media_type))
+        ran.append("watermark")
+        if media_type in _LOSSLESS:
+            from provenance.read import stealth
+
+            results.append(stealth.read(data, media_type))
+            ran.append("stealth")
+    return Extracted(
+        media_type=media_type,
+        evidence=tuple(ev for r in results for ev in r.evidence),
+        issues=tuple(i for r in results for i in r.issues),
+        raw=tuple(f for r in results for f in r.raw),
+        credentials=credentials,
+        readers=tuple(ran),
+    )

@@ -1,0 +1,492 @@
+"""Content Credentials, read and validated with the C2PA library.
+
+This is the only module that imports ``c2pa``. It turns the library's
+manifest store into :class:`~provenance.evidence.Credentials` and evidence.
+Remote manifests and OCSP are never fetched unless the caller allows
+network access; the library's own default would fetch them.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from provenance.evidence import (
+    Action,
+    Credentials,
+    Evidence,
+    Ingredient,
+    Manifest,
+    RawField,
+    ReadIssue,
+    ReadResult,
+    StatusCode,
+)
+from provenance.limits import Limits
+from provenance.read.c2pa_codes import TOLERATED, meaning
+
+SOURCE = "c2pa"
+
+_SCOPE_WORDS = {
+    "active": "active",
+    "parent": "parent ingredient",
+    "component": "component ingredient",
+    "unreferenced": "not linked from the active manifest",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TrustList:
+    """A set of trust anchors with the name and date shown to users."""
+
+    name: str
+    anchors: str  # PEM bundle
+    allowed: str = ""  # PEM of individually allowed end-entity certificates
+    config: str = ""  # allowed extended key usages, one OID a line
+
+
+@dataclass(frozen=True, slots=True)
+class TrustSettings:
+    """Which anchors to use, and whether the network may be used."""
+
+    lists: tuple[TrustList, ...]
+    allow_network: bool = False
+
+
+def _shipped(name: str) -> str:
+    return resources.files("provenance").joinpath("trust", name).read_text(encoding="utf-8")
+
+
+def _list_date(json_name: str) -> str:
+    try:
+        data = json.loads(_shipped(json_name))
+        return str(data["LoTE"]["ListAndSchemeInformation"]["ListIssueDateTime"])[:10]
+    except (OSError, KeyError, ValueError, TypeError):
+        return "date unknown"
+
+
+@lru_cache(maxsize=1)
+def default_trust_lists() -> tuple[TrustList, ...]:
+    """The shipped lists: the official C2PA Trust List, then the legacy tier."""
+    official = TrustList(
+        name=f"C2PA Trust List (issued {_list_date('C2PA-TRUST-LIST.json')})",
+        anchors=_shipped("C2PA-TRUST-LIST.pem"),
+    )
+    legacy = TrustList(
+        name="legacy Content Credentials Verify known-certificate list (interim, deprecated)",
+        anchors=_shipped("legacy-verify-anchors.pem"),
+        allowed=_shipped("legacy-verify-allowed.pem"),
+        config=_shipped("legacy-verify-store.cfg"),
+    )
+    return (official, legacy)
+
+
+def user_trust_list(pem: str, name: str) -> TrustList:
+    return TrustList(name=f"user-supplied anchors ({name})", anchors=pem)
+
+
+def _settings(lists: tuple[TrustList, ...], allow_network: bool) -> dict[str, Any]:
+    anchors = "\n".join(t.anchors for t in lists if t.anchors)
+    allowed = "\n".join(t.allowed for t in lists if t.allowed)
+    configs = [t.config for t in lists if t.config]
+    trust: dict[str, Any] = {}
+    if anchors.strip():
+        trust["trust_anchors"] = anchors
+    if allowed.strip():
+        trust["allowed_list"] = allowed
+    if configs:
+        trust["trust_config"] = "\n".join(configs)
+    settings: dict[str, Any] = {
+        "verify": {
+            "verify_trust": True,
+            "remote_manifest_fetch": allow_network,
+            "ocsp_fetch": allow_network,
+        },
+    }
+    if trust:
+        settings["trust"] = trust
+    return settings
+
+
+@lru_cache(maxsize=8)
+def _context(lists: tuple[TrustList, ...], allow_network: bool) -> Any:
+    import c2pa
+
+    return c2pa.Context(settings=c2pa.Settings.from_dict(_settings(lists, allow_network)))
+
+
+def library_version() -> str:
+    try:
+        import c2pa
+
+        return str(c2pa.sdk_version())
+    except Exception:  # the native library failed to load
+        return "unavailable"
+
+
+_REMOTE_URL = re.compile(r"url\s+(\S+)")
+
+
+def read(data: bytes, media_type: str, trust: TrustSettings, limits: Limits) -> tuple[Credentials, ReadResult]:
+    """Read and validate the manifest store of ``data``."""
+    import c2pa
+
+    try:
+        reader = c2pa.Reader(media_type, io.BytesIO(data), context=_context(trust.lists, trust.allow_network))
+    except c2pa.C2paError.ManifestNotFound:
+        return Credentials(state="none"), ReadResult()
+    except c2pa.C2paError.NotSupported as exc:
+        issue = ReadIssue("c2pa-unsupported", f"the C2PA library cannot read this format: {exc}", SOURCE)
+        return Credentials(state="none", error=str(exc)), ReadResult(issues=(issue,))
+    except c2pa.C2paError as exc:
+        text = str(exc)
+        if text.startswith("Remote") or "remote manifest" in text.lower():
+            found = _REMOTE_URL.search(text)
+            url = found.group(1) if found else None
+            return Credentials(state="remote", remote_url=url), ReadResult(
+                raw=(RawField(SOURCE, "remote manifest", url or "unknown URL"),)
+            )
+        message = f"the C2PA library rejected the manifest: {text}"
+        issue = ReadIssue("c2pa-invalid-manifest", message, SOURCE)
+        return Credentials(state="invalid", error=message), ReadResult(issues=(issue,))
+    except Exception as exc:  # a native failure must not take the batch down
+        message = f"the C2PA library failed: {type(exc).__name__}: {exc}"
+        issue = ReadIssue("c2pa-error", message, SOURCE)
+        return Credentials(state="invalid", error=message), ReadResult(issues=(issue,))
+    with reader:
+        try:
+            store = json.loads(reader.json())
+            state = reader.get_validation_state() or ""
+            embedded = reader.is_embedded()
+            remote = reader.get_remote_url()
+        except Exception as exc:
+            message = f"the C2PA library could not report the manifest: {exc}"
+            return Credentials(state="invalid", error=message), ReadResult(
+                issues=(ReadIssue("c2pa-error", message, SOURCE),)
+            )
+    trust_list = None
+    if state.lower() == "trusted":
+        trust_list = _matching_list(data, media_type, trust)
+    credentials, evidence, raw = _build(store, state, trust_list, limits)
+    if not embedded and remote:
+        credentials = Credentials(
+            state=credentials.state,
+            active_manifest=credentials.active_manifest,
+            trust_list=credentials.trust_list,
+            remote_url=remote,
+            validation=credentials.validation,
+            manifests=credentials.manifests,
+        )
+    return credentials, ReadResult(tuple(evidence), (), tuple(raw))
+
+
+def _matching_list(data: bytes, media_type: str, trust: TrustSettings) -> str | None:
+    """Name the first trust list that alone makes the signer trusted."""
+    import c2pa
+
+    if len(trust.lists) == 1:
+        return trust.lists[0].name
+    for candidate in trust.lists:
+        try:
+            with c2pa.Reader(
+                media_type, io.BytesIO(data), context=_context((candidate,), trust.allow_network)
+            ) as reader:
+                if (reader.get_validation_state() or "").lower() == "trusted":
+                    return candidate.name
+        except Exception:
+            continue
+    return None
+
+
+def _codes(entries: Any, kind: str) -> Iterator[StatusCode]:
+    if not isinstance(entries, list):
+        return
+    for entry in entries:
+        if isinstance(entry, dict) and isinstance(entry.get("code"), str):
+            code = entry["code"]
+            explanation = str(entry.get("explanation") or "")
+            yield StatusCode(code, kind, meaning(code, explanation), explanation, str(entry.get("url") or ""))
+
+
+def _group(results: Any) -> list[StatusCode]:
+    if not isinstance(results, dict):
+        return []
+    out: list[StatusCode] = []
+    for kind in ("failure", "informational", "success"):
+        out.extend(_codes(results.get(kind), kind))
+    return out
+
+
+def _state(library_state: str, failures: list[StatusCode]) -> str:
+    lowered = library_state.lower()
+    if lowered in ("trusted", "valid", "invalid"):
+        return lowered
+    # Older libraries report no state: derive it from the failure codes.
+    return "invalid" if any(f.code not in TOLERATED for f in failures) else "valid"
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        name = value.get("name")
+        version = value.get("version")
+        if isinstance(name, str):
+            return f"{name} {version}" if isinstance(version, str) else name
+        return json.dumps(value, sort_keys=True)
+    return str(value).strip()
+
+
+def _claim_generator(manifest: dict[str, Any]) -> str | None:
+    generator = manifest.get("claim_generator")
+    if isinstance(generator, str) and generator.strip():
+        return generator.strip()
+    info = manifest.get("claim_generator_info")
+    if isinstance(info, list):
+        names = [_text(i) for i in info if isinstance(i, dict)]
+        joined = ", ".join(n for n in names if n)
+        return joined or None
+    return None
+
+
+def _actions(assertion: dict[str, Any]) -> list[Action]:
+    data = assertion.get("data")
+    if not isinstance(data, dict):
+        return []
+    agents = data.get("softwareAgents")
+    out = []
+    for raw in data.get("actions") or []:
+        if not isinstance(raw, dict):
+            continue
+        agent = raw.get("softwareAgent")
+        index = raw.get("softwareAgentIndex")
+        if agent is None and isinstance(index, int) and isinstance(agents, list) and 0 <= index < len(agents):
+            agent = agents[index]
+        params = raw.get("parameters") if isinstance(raw.get("parameters"), dict) else {}
+        description = raw.get("description") or (params or {}).get("description")
+        source_type = raw.get("digitalSourceType")
+        out.append(
+            Action(
+                action=str(raw.get("action", "")),
+                software_agent=_text(agent),
+                digital_source_type=str(source_type).strip() if source_type else None,
+                description=str(description) if description else None,
+                when=str(raw["when"]) if raw.get("when") else None,
+            )
+        )
+    return out
+
+
+def _ingredient_failures(
+    ingredient: dict[str, Any], deltas: dict[str, list[StatusCode]], parent: str
+) -> list[StatusCode]:
+    found: dict[str, StatusCode] = {}
+    for status in _codes(ingredient.get("validation_status"), "failure"):
+        if status.code not in MEANINGS_SUCCESS:
+            found.setdefault(status.code, status)
+    results = ingredient.get("validation_results")
+    if isinstance(results, dict):
+        active = results.get("activeManifest")
+        for status in _codes(active.get("failure") if isinstance(active, dict) else None, "failure"):
+            found.setdefault(status.code, status)
+    label = ingredient.get("label")
+    if isinstance(label, str):
+        for status in deltas.get(f"/{parent}/c2pa.assertions/{label}", []):
+            found.setdefault(status.code, status)
+    return list(found.values())
+
+
+# Codes that some library versions list in an ingredient's plain
+# ``validation_status`` although they report success.
+MEANINGS_SUCCESS = frozenset(
+    {
+        "claimSignature.validated",
+        "claimSignature.insideValidity",
+        "ingredient.manifest.validated",
+        "ingredient.claimSignature.validated",
+        "assertion.hashedURI.match",
+        "assertion.dataHash.match",
+        "timeStamp.validated",
+        "timeStamp.trusted",
+        "signingCredential.trusted",
+    }
+)
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _scopes(store: dict[str, Any]) -> dict[str, str]:
+    """Map each manifest label to how it relates to the active manifest."""
+    manifests = _dict(store.get("manifests"))
+    active = store.get("active_manifest")
+    scopes: dict[str, str] = {}
+    if not isinstance(active, str) or active not in manifests:
+        return scopes
+    queue = [(active, "active")]
+    while queue:
+        label, scope = queue.pop(0)
+        if label in scopes:
+            continue
+        scopes[label] = scope
+        manifest = manifests.get(label)
+        if not isinstance(manifest, dict):
+            continue
+        for ingredient in manifest.get("ingredients") or []:
+            if not isinstance(ingredient, dict):
+                continue
+            child = ingredient.get("active_manifest")
+            if not isinstance(child, str) or child in scopes:
+                continue
+            relationship = ingredient.get("relationship", "componentOf")
+            child_scope = "parent" if relationship == "parentOf" and scope in ("active", "parent") else "component"
+            queue.append((child, child_scope))
+    return scopes
+
+
+def _training_mining(label: str, data: Any) -> Iterator[tuple[str, str]]:
+    entries = data.get("entries") if isinstance(data, dict) else None
+    if isinstance(entries, dict):
+        for key, entry in entries.items():
+            use = entry.get("use") if isinstance(entry, dict) else entry
+            yield f"{label}/{key}", str(use)
+
+
+def _metadata_fields(data: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
+    """Flatten a metadata assertion (JSON-LD with XMP-style keys)."""
+    if not isinstance(data, dict):
+        return
+    for key, value in data.items():
+        if key.startswith("@"):
+            continue
+        if isinstance(value, (str, int, float)):
+            yield prefix + key, str(value)
+        elif isinstance(value, dict):
+            yield from _metadata_fields(value, f"{prefix}{key}/")
+
+
+def _build(
+    store: dict[str, Any], library_state: str, trust_list: str | None, limits: Limits
+) -> tuple[Credentials, list[Evidence], list[RawField]]:
+    manifests_raw = _dict(store.get("manifests"))
+    active_label = store.get("active_manifest") if isinstance(store.get("active_manifest"), str) else None
+    results = _dict(store.get("validation_results"))
+    validation = _group(results.get("activeManifest"))
+    if not validation and isinstance(store.get("validation_status"), list):
+        validation = list(_codes(store["validation_status"], "failure"))
+    deltas: dict[str, list[StatusCode]] = {}
+    for delta in results.get("ingredientDeltas") or []:
+        if isinstance(delta, dict):
+            uri = str(delta.get("ingredientAssertionURI", ""))
+            key = uri.split("self#jumbf=/c2pa", 1)[-1]
+            failures = (
+                delta.get("validationDeltas", {}).get("failure")
+                if isinstance(delta.get("validationDeltas"), dict)
+                else None
+            )
+            deltas[key] = list(_codes(failures, "failure"))
+    scopes = _scopes(store)
+    evidence: list[Evidence] = []
+    raw: list[RawField] = []
+    manifests: list[Manifest] = []
+    order = [active_label] if active_label in manifests_raw else []
+    order += [label for label in manifests_raw if label not in order]
+    for label in order:
+        manifest = manifests_raw.get(label)
+        if not isinstance(label, str) or not isinstance(manifest, dict):
+            continue
+        scope = scopes.get(label, "unreferenced")
+        ev_scope = scope if scope != "unreferenced" else "component"
+        where = f"manifest {label} ({_SCOPE_WORDS.get(scope, scope)})"
+        signature = _dict(manifest.get("signature_info"))
+        actions: list[Action] = []
+        labels: list[str] = []
+
+        def add(
+            field: str, value: str, location: str = where, data: Any = None, scope: str = ev_scope, label: str = label
+        ) -> None:
+            shown = value[: limits.max_value_chars]
+            evidence.append(Evidence(SOURCE, field, shown, location, scope, data))
+            raw.append(RawField(SOURCE, f"{label}: {field}", shown[:512]))
+
+        generator = _claim_generator(manifest)
+        if generator:
+            add("claim_generator", generator)
+        for info in manifest.get("claim_generator_info") or []:
+            if isinstance(info, dict) and isinstance(info.get("name"), str):
+                add("claim_generator_info.name", info["name"])
+        for key in ("issuer", "common_name"):
+            if isinstance(signature.get(key), str):
+                add(f"signature.{key}", signature[key])
+        for assertion in manifest.get("assertions") or []:
+            if not isinstance(assertion, dict):
+                continue
+            alabel = str(assertion.get("label", ""))
+            labels.append(alabel)
+            add("assertion", alabel)
+            base = alabel.split("__", 1)[0]
+            if base in ("c2pa.actions", "c2pa.actions.v2"):
+                for index, action in enumerate(_actions(assertion)):
+                    actions.append(action)
+                    spot = f"{where}, {alabel} action {index + 1} ({action.action})"
+                    add("action", action.action, spot)
+                    if action.digital_source_type:
+                        add("digitalSourceType", action.digital_source_type, spot)
+                    if action.software_agent:
+                        add("softwareAgent", action.software_agent, spot)
+                    if action.description:
+                        add("action.description", action.description, spot)
+            elif base in ("c2pa.training-mining", "cawg.training-mining"):
+                for field, use in _training_mining(base, assertion.get("data")):
+                    add(field, use)
+            elif base in ("c2pa.metadata", "cawg.metadata", "stds.iptc.photo-metadata", "stds.iptc"):
+                for field, value in _metadata_fields(assertion.get("data")):
+                    add(field, value, f"{where}, {alabel} assertion")
+        ingredients = []
+        for ingredient in manifest.get("ingredients") or []:
+            if not isinstance(ingredient, dict):
+                continue
+            child = ingredient.get("active_manifest") if isinstance(ingredient.get("active_manifest"), str) else None
+            failures = _ingredient_failures(ingredient, deltas, label)
+            hard = [f for f in failures if f.code not in TOLERATED]
+            ingredients.append(
+                Ingredient(
+                    title=str(ingredient.get("title") or "untitled"),
+                    relationship=str(ingredient.get("relationship") or "componentOf"),
+                    manifest=child,
+                    validation="no-manifest" if child is None else ("invalid" if hard else "valid"),
+                    failures=tuple(failures),
+                )
+            )
+        manifests.append(
+            Manifest(
+                label=label,
+                scope=scope,
+                title=_text(manifest.get("title")),
+                claim_generator=generator,
+                signer=_text(signature.get("common_name")),
+                issuer=_text(signature.get("issuer")),
+                signing_time=_text(signature.get("time")),
+                algorithm=_text(signature.get("alg")),
+                actions=tuple(actions),
+                ingredients=tuple(ingredients),
+                assertions=tuple(labels),
+            )
+        )
+    failures = [v for v in validation if v.kind == "failure"]
+    state = _state(library_state, failures)
+    credentials = Credentials(
+        state=state,
+        active_manifest=active_label,
+        trust_list=trust_list if state == "trusted" else None,
+        validation=tuple(validation),
+        manifests=tuple(manifests),
+    )
+    return credentials, evidence, raw

@@ -1,0 +1,537 @@
+"""Sniff the format from magic bytes and walk the container's structure once.
+
+The walk never decodes pixels. It collects the raw metadata blocks that the
+other readers parse (EXIF blobs, XMP packets, PNG text chunks, comments) and
+notes whether a C2PA manifest store is embedded, so that the (comparatively
+expensive) C2PA library is only called on files that carry one.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+import zlib
+from dataclasses import dataclass, field
+
+from provenance.evidence import Evidence, RawField, ReadIssue, ReadResult
+from provenance.limits import Limits
+
+CONTAINER = "container"
+
+# Media types by the file extensions people give them, to report mismatches.
+_EXTENSIONS: dict[str, tuple[str, ...]] = {
+    ".jpg": ("image/jpeg",),
+    ".jpeg": ("image/jpeg",),
+    ".jpe": ("image/jpeg",),
+    ".jfif": ("image/jpeg",),
+    ".png": ("image/png", "image/apng"),
+    ".apng": ("image/png", "image/apng"),
+    ".gif": ("image/gif",),
+    ".webp": ("image/webp",),
+    ".tif": ("image/tiff",),
+    ".tiff": ("image/tiff",),
+    ".dng": ("image/tiff",),
+    ".heic": ("image/heic", "image/heif"),
+    ".heif": ("image/heif", "image/heic"),
+    ".avif": ("image/avif",),
+    ".jxl": ("image/jxl",),
+    ".svg": ("image/svg+xml",),
+    ".bmp": ("image/bmp",),
+}
+
+_XMP_JPEG = b"http://ns.adobe.com/xap/1.0/\x00"
+_XMP_JPEG_EXT = b"http://ns.adobe.com/xmp/extension/\x00"
+_C2PA_BMFF_UUID = bytes.fromhex("d8fec3d61b0e483c92975828877ec481")
+_XMP_PACKET = re.compile(rb"<x:xmpmeta[\s>].*?</x:xmpmeta>", re.DOTALL)
+_XMP_RDF = re.compile(rb"<rdf:RDF[\s>].*?</rdf:RDF>", re.DOTALL)
+
+
+class Truncated(Exception):
+    """Raised inside a walker when the bytes end before a structure does."""
+
+
+@dataclass(slots=True)
+class TextChunk:
+    """A PNG text chunk (or an equivalent keyword/value pair)."""
+
+    chunk: str  # tEXt, zTXt, iTXt, comf
+    key: str
+    value: str
+
+
+@dataclass(slots=True)
+class Layout:
+    """Everything the structure walk found, for the readers after it."""
+
+    media_type: str
+    exif: list[bytes] = field(default_factory=list)
+    exif_is_file: bool = False  # the blob is a whole TIFF/HEIF file for exifread
+    xmp: list[bytes] = field(default_factory=list)
+    texts: list[TextChunk] = field(default_factory=list)
+    comments: list[tuple[str, bytes]] = field(default_factory=list)  # (where, bytes)
+    c2pa_embedded: bool | None = False  # None: unknown, ask the C2PA library
+    has_image_data: bool = False
+    has_alpha: bool | None = None
+    width: int | None = None
+    height: int | None = None
+    issues: list[ReadIssue] = field(default_factory=list)
+    raw: list[RawField] = field(default_factory=list)
+
+
+def sniff(data: bytes) -> str | None:
+    """Return the media type that the magic bytes show, or ``None``."""
+    head = data[:64]
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return "image/tiff"
+    if head[:4] in (b"II+\x00", b"MM\x00+"):
+        return "image/tiff"  # BigTIFF
+    if head.startswith(b"\xff\x0a") or head.startswith(b"\x00\x00\x00\x0cJXL \r\n\x87\n"):
+        return "image/jxl"
+    if head[4:8] == b"ftyp":
+        brand = head[8:12]
+        brands = head[8:32]
+        if brand in (b"avif", b"avis") or b"avif" in brands:
+            return "image/avif"
+        if brand in (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx"):
+            return "image/heic"
+        if brand in (b"mif1", b"msf1"):
+            return "image/heif"
+        return None
+    if head.startswith(b"BM") and len(data) >= 26:
+        return "image/bmp"
+    text_head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text_head.startswith((b"<?xml", b"<svg", b"<!DOCTYPE svg", b"<!--")) and b"<svg" in data[:65536]:
+        return "image/svg+xml"
+    return None
+
+
+def extension_mismatch(name: str, media_type: str) -> str | None:
+    """Say how the file name's extension disagrees with the sniffed type."""
+    dot = name.rfind(".")
+    if dot < 0 or "/" in name[dot:]:
+        return None
+    ext = name[dot:].lower()
+    expected = _EXTENSIONS.get(ext)
+    if expected is None or media_type in expected:
+        return None
+    return f"the name ends in {ext} but the content is {media_type}"
+
+
+def walk(data: bytes, media_type: str, limits: Limits) -> Layout:
+    """Walk the container of ``media_type``; never raises on bad bytes."""
+    layout = Layout(media_type=media_type)
+    walker = _WALKERS.get(media_type, _walk_generic)
+    try:
+        walker(data, layout, limits)
+    except Truncated as exc:
+        layout.issues.append(ReadIssue("truncated", f"the file ends inside {exc}"))
+    except (struct.error, IndexError, ValueError) as exc:
+        layout.issues.append(ReadIssue("malformed", f"malformed {media_type} structure: {exc}"))
+    return layout
+
+
+def to_result(layout: Layout, name: str) -> ReadResult:
+    """Container-level evidence: the sniffed type and any extension mismatch."""
+    evidence: list[Evidence] = [
+        Evidence(CONTAINER, "media-type", layout.media_type, "magic bytes"),
+    ]
+    mismatch = extension_mismatch(name, layout.media_type)
+    if mismatch:
+        evidence.append(Evidence(CONTAINER, "extension-mismatch", mismatch, "file name"))
+    for where, comment in layout.comments:
+        if where == "GIF comment extension":
+            text = _decode_text(comment)
+            evidence.append(Evidence(CONTAINER, "gif-comment", text, where))
+    raw = [RawField(CONTAINER, "media-type", layout.media_type), *layout.raw]
+    if layout.width and layout.height:
+        raw.append(RawField(CONTAINER, "dimensions", f"{layout.width}x{layout.height}"))
+    return ReadResult(tuple(evidence), tuple(layout.issues), tuple(raw))
+
+
+def _decode_text(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def _need(data: bytes, end: int, what: str) -> None:
+    if end > len(data):
+        raise Truncated(what)
+
+
+# --- JPEG -----------------------------------------------------------------
+
+_SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+
+
+def _walk_jpeg(data: bytes, layout: Layout, limits: Limits) -> None:
+    pos = 2
+    n = len(data)
+    extended: dict[bytes, dict[int, bytes]] = {}
+    seen_frame = False
+    while pos < n:
+        if data[pos] != 0xFF:
+            layout.issues.append(ReadIssue("malformed", f"JPEG: no marker at byte {pos}"))
+            return
+        _need(data, pos + 2, "a JPEG marker")
+        marker = data[pos + 1]
+        if marker == 0xFF:
+            pos += 1
+            continue
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+            pos += 2
+            continue
+        if marker == 0xD9:
+            return
+        _need(data, pos + 4, "a JPEG segment header")
+        (length,) = struct.unpack_from(">H", data, pos + 2)
+        if length < 2:
+            layout.issues.append(ReadIssue("malformed", f"JPEG: bad segment length at byte {pos}"))
+            return
+        end = pos + 2 + length
+        seg = data[pos + 4 : min(end, n)]
+        if end > n:
+            _jpeg_segment(marker, seg, layout, extended, limits, partial=True)
+            raise Truncated(f"JPEG segment 0x{marker:02X} at byte {pos}")
+        if marker in _SOF_MARKERS and len(seg) >= 5:
+            seen_frame = True
+            layout.height, layout.width = struct.unpack_from(">HH", seg, 1)
+        if marker == 0xDA:
+            layout.has_image_data = seen_frame
+            break
+        _jpeg_segment(marker, seg, layout, extended, limits, partial=False)
+        pos = end
+    else:
+        raise Truncated("the JPEG header (no image data)")
+    for parts in extended.values():
+        blob = b"".join(parts[k] for k in sorted(parts))
+        if len(blob) <= limits.max_xmp_bytes:
+            layout.xmp.append(blob)
+        else:
+            layout.issues.append(ReadIssue("limit-exceeded", f"extended XMP of {len(blob)} bytes skipped", "xmp"))
+
+
+def _jpeg_segment(
+    marker: int,
+    seg: bytes,
+    layout: Layout,
+    extended: dict[bytes, dict[int, bytes]],
+    limits: Limits,
+    partial: bool,
+) -> None:
+    if marker == 0xE1:
+        if seg.startswith(b"Exif\x00") and not partial:
+            layout.exif.append(seg[6:])
+        elif seg.startswith(_XMP_JPEG) and not partial:
+            layout.xmp.append(seg[len(_XMP_JPEG) :])
+        elif seg.startswith(_XMP_JPEG_EXT) and len(seg) > len(_XMP_JPEG_EXT) + 40 and not partial:
+            body = seg[len(_XMP_JPEG_EXT) :]
+            guid = body[:32]
+            (offset,) = struct.unpack_from(">I", body, 36)
+            parts = extended.setdefault(guid, {})
+            if sum(len(p) for p in parts.values()) < limits.max_xmp_bytes:
+                parts[offset] = body[40:]
+    elif marker == 0xEB:
+        # APP11: JPEG-XT boxes carrying JUMBF; C2PA stores its manifest here.
+        if b"jumb" in seg[:64] or b"c2pa" in seg[:96]:
+            layout.c2pa_embedded = True
+    elif marker == 0xFE:
+        layout.comments.append(("JPEG COM segment", seg))
+    elif marker == 0xED:
+        layout.raw.append(RawField(CONTAINER, "APP13", f"Photoshop/IPTC-IIM block, {len(seg)} bytes"))
+
+
+# --- PNG ------------------------------------------------------------------
+
+
+def _walk_png(data: bytes, layout: Layout, limits: Limits) -> None:
+    pos = 8
+    n = len(data)
+    seen_ihdr = False
+    budget = limits.max_text_bytes
+    while pos < n:
+        _need(data, pos + 8, "a PNG chunk header")
+        length, ctype = struct.unpack_from(">I4s", data, pos)
+        start = pos + 8
+        end = start + length
+        if end + 4 > n:
+            raise Truncated(f"PNG chunk {ctype.decode('latin-1')!r} at byte {pos} (declares {length} bytes)")
+        body = data[start:end]
+        if ctype == b"IHDR" and length >= 13:
+            seen_ihdr = True
+            layout.width, layout.height = struct.unpack_from(">II", body)
+            colour_type = body[9]
+            layout.has_alpha = colour_type in (4, 6)
+        elif ctype == b"tRNS":
+            layout.has_alpha = True
+        elif ctype == b"IDAT":
+            layout.has_image_data = seen_ihdr
+        elif ctype in (b"tEXt", b"zTXt", b"iTXt", b"comf"):
+            budget -= length
+            if budget < 0:
+                layout.issues.append(
+                    ReadIssue("limit-exceeded", "PNG text chunks exceed the size limit; the rest skipped", "png-text")
+                )
+            else:
+                _png_text(ctype.decode("latin-1"), body, layout, limits)
+        elif ctype == b"eXIf":
+            layout.exif.append(body[6:] if body.startswith(b"Exif\x00") else body)
+        elif ctype == b"caBX":
+            layout.c2pa_embedded = True
+        elif ctype == b"IEND":
+            return
+        pos = end + 4
+    if not layout.has_image_data:
+        raise Truncated("the PNG (no image data)")
+    layout.issues.append(ReadIssue("truncated", "the PNG ends before its IEND chunk"))
+
+
+def _inflate(blob: bytes, cap: int) -> bytes | None:
+    """Decompress zlib data to at most ``cap`` bytes; ``None`` when over."""
+    decomp = zlib.decompressobj()
+    try:
+        out = decomp.decompress(blob, cap)
+    except zlib.error:
+        raise ValueError("bad compressed data") from None
+    if decomp.unconsumed_tail:
+        return None
+    return out
+
+
+def _png_text(ctype: str, body: bytes, layout: Layout, limits: Limits) -> None:
+    key_raw, sep, rest = body.partition(b"\x00")
+    if not sep:
+        layout.issues.append(ReadIssue("malformed", f"PNG {ctype} chunk without a keyword separator", "png-text"))
+        return
+    key = key_raw.decode("latin-1")
+    if ctype == "tEXt":
+        value = rest.decode("latin-1")
+    elif ctype == "comf":  # ComfyUI animated PNG private chunk: keyword \0 JSON
+        value = _decode_text(rest)
+    elif ctype == "zTXt":
+        inflated = _inflate(rest[1:], limits.max_text_bytes)
+        if inflated is None:
+            layout.issues.append(ReadIssue("limit-exceeded", f"zTXt {key!r} inflates past the limit", "png-text"))
+            return
+        value = inflated.decode("latin-1")
+    else:  # iTXt
+        if len(rest) < 2:
+            raise ValueError("short iTXt chunk")
+        compressed = rest[0] == 1
+        rest = rest[2:]
+        _lang, _, rest = rest.partition(b"\x00")
+        _translated, _, text = rest.partition(b"\x00")
+        if compressed:
+            inflated = _inflate(text, limits.max_text_bytes)
+            if inflated is None:
+                layout.issues.append(ReadIssue("limit-exceeded", f"iTXt {key!r} inflates past the limit", "png-text"))
+                return
+            text = inflated
+        value = _decode_text(text)
+    if key == "XML:com.adobe.xmp":
+        layout.xmp.append(value.encode("utf-8"))
+        return
+    layout.texts.append(TextChunk(ctype, key, value))
+
+
+# --- WebP -----------------------------------------------------------------
+
+
+def _walk_webp(data: bytes, layout: Layout, limits: Limits) -> None:
+    pos = 12
+    n = len(data)
+    while pos + 8 <= n:
+        fourcc, size = struct.unpack_from("<4sI", data, pos)
+        start = pos + 8
+        end = start + size
+        if end > n:
+            raise Truncated(f"WebP chunk {fourcc.decode('latin-1')!r} at byte {pos}")
+        body = data[start:end]
+        if fourcc == b"VP8X" and size >= 10:
+            flags = body[0]
+            layout.has_alpha = bool(flags & 0x10)
+            layout.width = 1 + int.from_bytes(body[4:7], "little")
+            layout.height = 1 + int.from_bytes(body[7:10], "little")
+        elif fourcc in (b"VP8 ", b"VP8L", b"ANMF", b"ANIM"):
+            layout.has_image_data = True
+            if fourcc == b"VP8L" and size >= 5 and layout.has_alpha is None:
+                layout.has_alpha = bool(body[4] & 0x10)
+        elif fourcc == b"EXIF":
+            layout.exif.append(body[6:] if body.startswith(b"Exif\x00") else body)
+        elif fourcc == b"XMP ":
+            layout.xmp.append(body)
+        elif fourcc == b"C2PA":
+            layout.c2pa_embedded = True
+        pos = end + (size & 1)
+    if not layout.has_image_data:
+        raise Truncated("the WebP (no image chunk)")
+
+
+# --- GIF ------------------------------------------------------------------
+
+
+def _gif_subblocks(data: bytes, pos: int) -> tuple[bytes, int]:
+    """Concatenate GIF data sub-blocks starting at ``pos``; return (bytes, next)."""
+    parts: list[bytes] = []
+    n = len(data)
+    while True:
+        _need(data, pos + 1, "a GIF data block")
+        size = data[pos]
+        pos += 1
+        if size == 0:
+            return b"".join(parts), pos
+        if pos + size > n:
+            raise Truncated("a GIF data sub-block")
+        parts.append(data[pos : pos + size])
+        pos += size
+
+
+def _walk_gif(data: bytes, layout: Layout, limits: Limits) -> None:
+    _need(data, 13, "the GIF header")
+    layout.width, layout.height = struct.unpack_from("<HH", data, 6)
+    flags = data[10]
+    pos = 13
+    if flags & 0x80:
+        pos += 3 * (2 ** ((flags & 0x07) + 1))
+    n = len(data)
+    while pos < n:
+        block = data[pos]
+        if block == 0x3B:
+            return
+        if block == 0x21:
+            _need(data, pos + 2, "a GIF extension")
+            label = data[pos + 1]
+            if label == 0xFF:
+                _need(data, pos + 14, "a GIF application extension")
+                app_id = data[pos + 3 : pos + 14]
+                body_start = pos + 14
+                if app_id == b"XMP DataXMP":
+                    # XMP is stored raw: its bytes double as sub-block lengths.
+                    end = data.find(b"<?xpacket end", body_start)
+                    close = data.find(b"?>", end) if end >= 0 else -1
+                    if close >= 0:
+                        layout.xmp.append(data[body_start : close + 2])
+                elif app_id.startswith(b"C2PA"):
+                    layout.c2pa_embedded = True
+                _, pos = _gif_subblocks(data, body_start)
+            elif label == 0xFE:
+                text, pos = _gif_subblocks(data, pos + 2)
+                layout.comments.append(("GIF comment extension", text[: limits.max_text_bytes]))
+            else:
+                _, pos = _gif_subblocks(data, pos + 2)
+        elif block == 0x2C:
+            _need(data, pos + 10, "a GIF image descriptor")
+            local = data[pos + 9]
+            pos += 10
+            if local & 0x80:
+                pos += 3 * (2 ** ((local & 0x07) + 1))
+            pos += 1  # LZW minimum code size
+            _, pos = _gif_subblocks(data, pos)
+            layout.has_image_data = True
+        else:
+            layout.issues.append(ReadIssue("malformed", f"GIF: unknown block 0x{block:02X} at byte {pos}"))
+            return
+    if not layout.has_image_data:
+        raise Truncated("the GIF (no image)")
+
+
+# --- TIFF -----------------------------------------------------------------
+
+_TIFF_XMP = 700
+_TIFF_C2PA = 0xCD41
+
+
+def _walk_tiff(data: bytes, layout: Layout, limits: Limits) -> None:
+    layout.exif.append(data)
+    layout.exif_is_file = True
+    endian = "<" if data[:2] == b"II" else ">"
+    magic = struct.unpack_from(endian + "H", data, 2)[0]
+    if magic == 43:  # BigTIFF: leave the details to exifread and the C2PA library
+        layout.c2pa_embedded = None
+        layout.has_image_data = True
+        return
+    (ifd,) = struct.unpack_from(endian + "I", data, 4)
+    _need(data, ifd + 2, "the first TIFF directory")
+    (count,) = struct.unpack_from(endian + "H", data, ifd)
+    if count > 4096:
+        raise ValueError(f"TIFF directory with {count} entries")
+    _need(data, ifd + 2 + 12 * count, "the first TIFF directory")
+    sizes = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8}
+    for i in range(count):
+        entry = ifd + 2 + 12 * i
+        tag, typ, cnt = struct.unpack_from(endian + "HHI", data, entry)
+        nbytes = sizes.get(typ, 1) * cnt
+        if tag == 256:
+            layout.width = _tiff_int(data, endian, typ, entry)
+        elif tag == 257:
+            layout.height = _tiff_int(data, endian, typ, entry)
+        elif tag in (273, 324):  # StripOffsets / TileOffsets
+            layout.has_image_data = True
+        elif tag == _TIFF_C2PA:
+            layout.c2pa_embedded = True
+        elif tag == _TIFF_XMP:
+            if nbytes > limits.max_xmp_bytes:
+                layout.issues.append(ReadIssue("limit-exceeded", f"TIFF XMP of {nbytes} bytes skipped", "xmp"))
+                continue
+            if nbytes <= 4:
+                continue
+            (offset,) = struct.unpack_from(endian + "I", data, entry + 8)
+            _need(data, offset + nbytes, "the TIFF XMP packet")
+            layout.xmp.append(data[offset : offset + nbytes])
+
+
+def _tiff_int(data: bytes, endian: str, typ: int, entry: int) -> int | None:
+    if typ == 3:
+        return int(struct.unpack_from(endian + "H", data, entry + 8)[0])
+    if typ == 4:
+        return int(struct.unpack_from(endian + "I", data, entry + 8)[0])
+    return None
+
+
+# --- ISO BMFF (HEIF, AVIF), JPEG XL, SVG, BMP ----------------------------
+
+
+def _walk_generic(data: bytes, layout: Layout, limits: Limits) -> None:
+    """Formats whose metadata boxes we do not walk ourselves.
+
+    XMP packets are found by their markup, EXIF is left to exifread (which
+    understands HEIF), and the C2PA library is asked whenever its box or
+    manifest element may be present.
+    """
+    layout.has_image_data = True
+    window = data[: limits.max_scan_bytes]
+    for match in _XMP_PACKET.finditer(window):
+        if len(match.group(0)) <= limits.max_xmp_bytes:
+            layout.xmp.append(match.group(0))
+    mt = layout.media_type
+    if mt in ("image/heic", "image/heif", "image/avif"):
+        layout.exif.append(data)
+        layout.exif_is_file = True
+        layout.c2pa_embedded = _C2PA_BMFF_UUID in window or None
+    elif mt == "image/jxl":
+        layout.c2pa_embedded = True if b"jumb" in window else False
+    elif mt == "image/svg+xml":
+        if not layout.xmp:
+            for match in _XMP_RDF.finditer(window):
+                layout.xmp.append(match.group(0))
+        layout.c2pa_embedded = True if b"c2pa" in window else False
+    elif mt == "image/bmp":
+        layout.c2pa_embedded = False
+
+
+_WALKERS = {
+    "image/jpeg": _walk_jpeg,
+    "image/png": _walk_png,
+    "image/webp": _walk_webp,
+    "image/gif": _walk_gif,
+    "image/tiff": _walk_tiff,
+}

@@ -1,0 +1,24 @@
+"""Parse text fields that hold JSON (generator settings), safely."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+_MAX_JSON_CHARS = 8 * 1024 * 1024
+
+
+def parse_json(text: str) -> Any:
+    """The JSON object or array in ``text``, or ``None`` if it holds none.
+
+    Deeply nested input fails with ``RecursionError`` inside the parser and
+    is treated as not JSON.
+    """
+    stripped = text.strip()
+    if not stripped.startswith(("{", "[")) or len(stripped) > _MAX_JSON_CHARS:
+        return None
+    try:
+        value = json.loads(stripped)
+    except (ValueError, RecursionError):
+        return None
+    return value if isinstance(value, (dict, list)) else None

@@ -1,0 +1,155 @@
+"""The terminal report: one rich panel per file."""
+
+from __future__ import annotations
+
+from rich.console import Console, Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
+from provenance.evidence import Credentials, Manifest
+from provenance.report import Report
+
+VERDICT_STYLE = {
+    "ai-generated": "bold white on red",
+    "ai-edited": "bold black on dark_orange",
+    "captured": "bold white on green4",
+    "no-evidence": "bold black on grey70",
+    "error": "bold white on purple4",
+}
+STATE_STYLE = {
+    "trusted": "green",
+    "valid": "cyan",
+    "invalid": "red",
+    "remote": "yellow",
+    "none": "dim",
+}
+STRENGTH_STYLE = {"declared": "bold", "strong": "", "weak": "dim"}
+
+
+def _credentials_table(credentials: Credentials) -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+    state = credentials.state
+    table.add_row("Content Credentials", Text(state, style=STATE_STYLE.get(state, "")))
+    active = credentials.active
+    if active:
+        table.add_row("Signer", active.signer or "unknown")
+        table.add_row("Issuer", active.issuer or "unknown")
+        table.add_row("Signed", active.signing_time or "no trusted time")
+        table.add_row("Claim generator", active.claim_generator or "unknown")
+    if credentials.trust_list:
+        table.add_row("Trust list", credentials.trust_list)
+    if credentials.remote_url:
+        table.add_row("Remote manifest", f"{credentials.remote_url} (not fetched)")
+    if credentials.error:
+        table.add_row("Error", Text(credentials.error, style="red"))
+    for status in credentials.validation:
+        if status.kind == "failure":
+            style = "yellow" if status.code == "signingCredential.untrusted" else "red"
+            table.add_row(Text(status.code, style=style), status.meaning)
+    for manifest in credentials.manifests:
+        for ingredient in manifest.ingredients:
+            if ingredient.validation == "invalid":
+                codes = ", ".join(f.code for f in ingredient.failures)
+                table.add_row(
+                    Text("ingredient failed", style="red"),
+                    f"{ingredient.title} ({ingredient.relationship}): {codes}",
+                )
+    return table
+
+
+def _findings_table(report: Report) -> Table:
+    table = Table(show_lines=False, expand=True, title_justify="left")
+    table.add_column("Rule", no_wrap=True)
+    table.add_column("From", overflow="fold")
+    table.add_column("Finding", overflow="fold", ratio=3)
+    table.add_column("Indicates")
+    table.add_column("Strength")
+    for finding in report.findings:
+        message = finding.message if len(finding.message) <= 240 else finding.message[:237] + "..."
+        marker = "*" if finding.rule in report.decisive else ""
+        table.add_row(
+            finding.rule + marker,
+            f"{finding.source}: {finding.field}",
+            message,
+            finding.indicates,
+            Text(finding.strength, style=STRENGTH_STYLE.get(finding.strength, "")),
+        )
+    return table
+
+
+def _manifest_node(tree: Tree, manifest: Manifest, by_label: dict[str, Manifest], seen: set[str]) -> None:
+    seen.add(manifest.label)
+    node = tree.add(
+        f"[bold]{manifest.label}[/] ({manifest.scope}) signed by {manifest.signer or 'unknown'}"
+        f" · {manifest.claim_generator or 'no claim generator'}"
+    )
+    actions = node.add("actions")
+    for action in manifest.actions:
+        extra = ", ".join(
+            x
+            for x in (
+                action.software_agent and f"agent {action.software_agent}",
+                action.digital_source_type and f"source {action.digital_source_type.rsplit('/', 1)[-1]}",
+            )
+            if x
+        )
+        actions.add(f"{action.action}{f' ({extra})' if extra else ''}")
+    for ingredient in manifest.ingredients:
+        style = "red" if ingredient.validation == "invalid" else ""
+        branch = node.add(
+            Text(f"ingredient {ingredient.title} [{ingredient.relationship}] {ingredient.validation}", style=style)
+        )
+        for failure in ingredient.failures:
+            branch.add(Text(f"{failure.code}: {failure.meaning}", style="red"))
+        child = by_label.get(ingredient.manifest or "")
+        if child is not None and child.label not in seen:
+            _manifest_node(branch, child, by_label, seen)
+
+
+def manifest_tree(credentials: Credentials) -> Tree:
+    """The manifest chain as a tree, like ``c2patool --tree``."""
+    tree = Tree("manifest store")
+    by_label = {m.label: m for m in credentials.manifests}
+    seen: set[str] = set()
+    active = credentials.active
+    if active:
+        _manifest_node(tree, active, by_label, seen)
+    for manifest in credentials.manifests:
+        if manifest.label not in seen:
+            _manifest_node(tree, manifest, by_label, seen)
+    return tree
+
+
+def render(report: Report, console: Console, verbose: bool = False) -> None:
+    verdict = Text(f" {report.verdict.upper()} ", style=VERDICT_STYLE.get(report.verdict, "bold"))
+    head = Text.assemble(verdict, "  confidence: ", (report.confidence, "bold"))
+    if report.media_type:
+        head.append(f"   {report.media_type}, {report.size} bytes")
+    parts: list[RenderableType] = [head, Text(report.summary)]
+    if report.error:
+        parts.append(Text(f"error ({report.error.kind}): {report.error.message}", style="red"))
+    else:
+        parts.append(_credentials_table(report.credentials))
+        if report.findings:
+            parts.append(_findings_table(report))
+        else:
+            parts.append(Text("No findings.", style="dim"))
+    for issue in report.issues:
+        parts.append(Text(f"note ({issue.kind}, {issue.source}): {issue.message}", style="yellow"))
+    if verbose:
+        if report.credentials.manifests:
+            parts.append(manifest_tree(report.credentials))
+        if report.raw:
+            raw = Table(title="Metadata fields read", expand=True)
+            raw.add_column("Source")
+            raw.add_column("Field")
+            raw.add_column("Value", overflow="fold")
+            for field in report.raw:
+                raw.add_row(field.source, field.field, field.value[:300])
+            parts.append(raw)
+        parts.append(Text(f"readers: {', '.join(report.readers) or 'none'}; sha256 {report.sha256}", style="dim"))
+    console.print(Panel(Group(*parts), title=Text(report.path, style="bold"), title_align="left"))

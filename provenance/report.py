@@ -1,0 +1,111 @@
+"""The report: one immutable object per input, with a stable JSON form.
+
+``to_dict`` is the contract described by ``schema/report.schema.json``;
+every renderer (text, JSON, JSONL, CSV, HTML) starts from a :class:`Report`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from provenance.evidence import Credentials, RawField, ReadIssue
+from provenance.judge import FLAGGED
+from provenance.match import Finding
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class ReportError:
+    """Why a file could not be analysed: a stable ``kind`` and a message."""
+
+    kind: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"kind": self.kind, "message": self.message}
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """Everything provenance concluded about one input."""
+
+    path: str
+    verdict: str
+    confidence: str
+    summary: str
+    media_type: str | None = None
+    size: int | None = None
+    sha256: str | None = None
+    mtime: float | None = None
+    credentials: Credentials = field(default_factory=Credentials)
+    findings: tuple[Finding, ...] = ()
+    decisive: tuple[str, ...] = ()
+    error: ReportError | None = None
+    issues: tuple[ReadIssue, ...] = ()
+    readers: tuple[str, ...] = ()
+    raw: tuple[RawField, ...] = ()
+    tool_version: str = ""
+    rules_digest: str = ""
+
+    @property
+    def flagged(self) -> bool:
+        """AI verdict or invalid credentials: what makes exit code 1."""
+        return self.verdict in FLAGGED or self.credentials.state == "invalid"
+
+    @property
+    def generator(self) -> str | None:
+        for finding in self.findings:
+            if finding.rule in self.decisive and (finding.generator or finding.model):
+                return " ".join(x for x in (finding.generator, finding.model) if x)
+        for finding in self.findings:
+            if finding.generator:
+                return finding.generator
+        return None
+
+    @property
+    def top_finding(self) -> Finding | None:
+        for finding in self.findings:
+            if finding.rule in self.decisive:
+                return finding
+        return self.findings[0] if self.findings else None
+
+    def _credentials_dict(self) -> dict[str, Any]:
+        data = self.credentials.to_dict()
+        for manifest in data["manifests"]:
+            manifest["ai_declarations"] = self._declarations(manifest["label"])
+            for ingredient in manifest["ingredients"]:
+                label = ingredient["manifest"]
+                ingredient["ai_declarations"] = self._declarations(label) if label else []
+        return data
+
+    def _declarations(self, label: str) -> list[dict[str, str]]:
+        prefix = f"manifest {label} "
+        return [
+            {"rule": f.rule, "indicates": f.indicates, "value": f.value}
+            for f in self.findings
+            if f.source == "c2pa" and f.location.startswith(prefix) and f.indicates in FLAGGED
+        ]
+
+    def to_dict(self, verbose: bool = False) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "path": self.path,
+            "media_type": self.media_type,
+            "size": self.size,
+            "sha256": self.sha256,
+            "verdict": self.verdict,
+            "confidence": self.confidence,
+            "summary": self.summary,
+            "credentials": self._credentials_dict(),
+            "findings": [f.to_dict() for f in self.findings],
+            "decisive": list(self.decisive),
+            "error": self.error.to_dict() if self.error else None,
+            "issues": [i.to_dict() for i in self.issues],
+            "readers": list(self.readers),
+            "mtime": self.mtime,
+            "provenance": {"version": self.tool_version, "schema": SCHEMA_VERSION, "rules": self.rules_digest},
+        }
+        if verbose:
+            data["raw"] = [r.to_dict() for r in self.raw]
+        return data
