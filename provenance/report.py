@@ -7,6 +7,8 @@ every renderer (text, JSON, JSONL, CSV, HTML) starts from a :class:`Report`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from provenance.evidence import Credentials, RawField, ReadIssue
@@ -14,6 +16,14 @@ from provenance.judge import FLAGGED
 from provenance.match import Finding
 
 SCHEMA_VERSION = 1
+
+
+def schema_path() -> Path:
+    """The JSON Schema of :meth:`Report.to_dict`: shipped in the wheel, or the source tree's."""
+    packaged = Path(str(resources.files("provenance"))) / "schema" / "report.schema.json"
+    if packaged.is_file():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "schema" / "report.schema.json"
 
 
 @dataclass(frozen=True, slots=True)
