@@ -180,8 +180,14 @@ def _walk_jpeg(data: bytes, layout: Layout, limits: Limits) -> None:
     seen_frame = False
     while pos < n:
         if data[pos] != 0xFF:
-            layout.issues.append(ReadIssue("malformed", f"JPEG: no marker at byte {pos}"))
-            return
+            # Some writers leave padding between segments: resynchronise on
+            # the next marker, as decoders do, and note it.
+            resync = data.find(b"\xff", pos)
+            if resync < 0:
+                raise Truncated(f"the JPEG (no marker after byte {pos})")
+            layout.issues.append(ReadIssue("malformed", f"JPEG: {resync - pos} stray bytes at byte {pos}"))
+            pos = resync
+            continue
         _need(data, pos + 2, "a JPEG marker")
         marker = data[pos + 1]
         if marker == 0xFF:

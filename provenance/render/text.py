@@ -152,4 +152,10 @@ def render(report: Report, console: Console, verbose: bool = False) -> None:
                 raw.add_row(field.source, field.field, field.value[:300])
             parts.append(raw)
         parts.append(Text(f"readers: {', '.join(report.readers) or 'none'}; sha256 {report.sha256}", style="dim"))
-    console.print(Panel(Group(*parts), title=Text(report.path, style="bold"), title_align="left"))
+    console.print(Panel(Group(*parts), title=Text(printable_path(report.path), style="bold"), title_align="left"))
+
+
+def printable_path(path: str) -> str:
+    """A path as a terminal can show it: undecodable bytes become U+FFFD, controls are escaped."""
+    text = path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
