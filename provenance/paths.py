@@ -1,6 +1,8 @@
 """Turn command-line paths into the list of files to check.
 
-Directories are walked recursively in sorted order. Symbolic links to
+Directories are walked recursively in sorted order, passing over hidden
+files and folders and documents (notes, scripts, sidecars: see
+:data:`SKIPPED_EXTENSIONS`) that sit beside images. Symbolic links to
 directories are not followed (so loops cannot happen); a link to a file is
 followed only when its target lies inside the tree being walked. Entries
 that cannot be checked (unreadable folders, special files, links out of the
@@ -22,6 +24,39 @@ class Entry:
     path: str
     error_kind: str | None = None
     error: str | None = None
+
+
+#: Extensions of documents that sit beside images in folders (notes, sidecars,
+#: scripts); a folder walk passes over them. Named explicitly, any file is checked.
+SKIPPED_EXTENSIONS = frozenset(
+    {
+        ".md",
+        ".txt",
+        ".json",
+        ".jsonl",
+        ".csv",
+        ".tsv",
+        ".py",
+        ".toml",
+        ".yaml",
+        ".yml",
+        ".pem",
+        ".html",
+        ".xml",
+        ".log",
+        ".sh",
+        ".ini",
+        ".cfg",
+        ".xmp",
+    }
+)
+
+
+def wanted_in_walk(name: str) -> bool:
+    """Whether a folder walk checks ``name``: not hidden, not a known document type."""
+    if name.startswith("."):
+        return False
+    return os.path.splitext(name)[1].lower() not in SKIPPED_EXTENSIONS
 
 
 def _inside(path: str, root: str) -> bool:
@@ -85,7 +120,10 @@ def _walk_dir(top: str) -> Iterator[Entry]:
             exc = errors.pop(0)
             yield _dir_error(exc, dirpath)
         dirnames.sort()
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
         for name in sorted(filenames):
+            if not wanted_in_walk(name):
+                continue
             entry = _classify(os.path.join(dirpath, name), root)
             if entry is not None:
                 yield entry

@@ -417,7 +417,8 @@ def _build(
             raw.append(RawField(SOURCE, f"{label}: {field}", shown[:512]))
 
         generator = _claim_generator(manifest)
-        if generator:
+        if isinstance(manifest.get("claim_generator"), str) and generator:
+            # Only a real v1 claim_generator string; v2 names come from claim_generator_info.
             add("claim_generator", generator)
         for info in manifest.get("claim_generator_info") or []:
             if isinstance(info, dict) and isinstance(info.get("name"), str):

@@ -98,7 +98,9 @@ def read(blobs: list[bytes], limits: Limits) -> ReadResult:
     for index, blob in enumerate(blobs):
         where = "EXIF" if len(blobs) == 1 else f"EXIF block {index + 1}"
         try:
-            tags = exifread.process_file(io.BytesIO(blob), details=False, extract_thumbnail=False, truncate_tags=False)
+            # details=True: with details=False exifread drops UserComment, where
+            # generator UIs store their parameters.
+            tags = exifread.process_file(io.BytesIO(blob), details=True, extract_thumbnail=False, truncate_tags=False)
         except Exception as exc:  # exifread raises many kinds on bad input
             issues.append(ReadIssue("malformed", f"{where} could not be read: {type(exc).__name__}: {exc}", SOURCE))
             continue
