@@ -109,3 +109,18 @@ def test_rules_listing_json() -> None:
     ids = {r["id"] for r in rules}
     assert {"A1111-001", "COMFYUI-001", "IPTC-010", "CAMERA-001"} <= ids
     assert all({"id", "indicates", "strength", "title"} <= set(r) for r in rules)
+
+
+def test_folder_walk_passes_over_documents_and_hidden_files(tmp_path: Path) -> None:
+    (tmp_path / "img.png").write_bytes(png_bytes())
+    (tmp_path / "notes.md").write_text("# notes")
+    (tmp_path / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")
+    hidden = tmp_path / ".git"
+    hidden.mkdir()
+    (hidden / "x.png").write_bytes(png_bytes())
+    result = run_cli("check", "--format", "json", str(tmp_path))
+    assert [Path(r["path"]).name for r in json.loads(result.stdout)] == ["img.png"]
+    assert result.returncode == 0
+    named = run_cli("check", "--format", "json", str(tmp_path / "notes.md"))
+    (report,) = json.loads(named.stdout)
+    assert report["error"]["kind"] == "not-an-image" and named.returncode == 2
