@@ -11,6 +11,7 @@ tree) still appear, each with its reason.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections.abc import Iterable, Iterator
@@ -71,11 +72,16 @@ def _classify(path: str, root: str | None) -> Entry | None:
     try:
         info = os.lstat(path)
     except OSError as exc:
-        return Entry(path, "not-found" if isinstance(exc, FileNotFoundError) else "unreadable", str(exc.strerror))
+        if isinstance(exc, FileNotFoundError):
+            return Entry(path, "not-found", str(exc.strerror))
+        kind = "permission-denied" if isinstance(exc, PermissionError) else "unreadable"
+        return Entry(path, kind, str(exc.strerror))
     if stat.S_ISLNK(info.st_mode):
         try:
             target = os.stat(path)
-        except OSError:
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                return Entry(path, "link-loop", "a symbolic link that leads back to itself: not followed")
             return Entry(path, "broken-link", "a symbolic link whose target does not exist")
         if stat.S_ISDIR(target.st_mode):
             return None  # directory links are not followed

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import struct
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from provenance.evidence import Evidence, RawField, ReadIssue, ReadResult
@@ -42,8 +43,13 @@ _EXTENSIONS: dict[str, tuple[str, ...]] = {
 _XMP_JPEG = b"http://ns.adobe.com/xap/1.0/\x00"
 _XMP_JPEG_EXT = b"http://ns.adobe.com/xmp/extension/\x00"
 _C2PA_BMFF_UUID = bytes.fromhex("d8fec3d61b0e483c92975828877ec481")
-_XMP_PACKET = re.compile(rb"<x:xmpmeta[\s>].*?</x:xmpmeta>", re.DOTALL)
-_XMP_RDF = re.compile(rb"<rdf:RDF[\s>].*?</rdf:RDF>", re.DOTALL)
+_XMP_OPEN = re.compile(rb"<x:xmpmeta[\s>]")
+_RDF_OPEN = re.compile(rb"<rdf:RDF[\s>]")
+
+
+#: PNG text chunks, JPEG COM segments or GIF comments kept per file; real
+#: files have a handful, and each one becomes evidence that every rule sees.
+MAX_TEXT_ITEMS = 4096
 
 
 class Truncated(Exception):
@@ -76,6 +82,7 @@ class Layout:
     height: int | None = None
     issues: list[ReadIssue] = field(default_factory=list)
     raw: list[RawField] = field(default_factory=list)
+    skipped_texts: int = 0  # text chunks or comments over the size or count limit
 
 
 def sniff(data: bytes) -> str | None:
@@ -135,6 +142,9 @@ def walk(data: bytes, media_type: str, limits: Limits) -> Layout:
         layout.issues.append(ReadIssue("truncated", f"the file ends inside {exc}"))
     except (struct.error, IndexError, ValueError) as exc:
         layout.issues.append(ReadIssue("malformed", f"malformed {media_type} structure: {exc}"))
+    if layout.skipped_texts:
+        message = f"{layout.skipped_texts} text chunks or comments skipped: over the size or count limit"
+        layout.issues.append(ReadIssue("limit-exceeded", message))
     return layout
 
 
@@ -178,6 +188,7 @@ def _walk_jpeg(data: bytes, layout: Layout, limits: Limits) -> None:
     n = len(data)
     extended: dict[bytes, dict[int, bytes]] = {}
     seen_frame = False
+    stray = False
     while pos < n:
         if data[pos] != 0xFF:
             # Some writers leave padding between segments: resynchronise on
@@ -185,7 +196,9 @@ def _walk_jpeg(data: bytes, layout: Layout, limits: Limits) -> None:
             resync = data.find(b"\xff", pos)
             if resync < 0:
                 raise Truncated(f"the JPEG (no marker after byte {pos})")
-            layout.issues.append(ReadIssue("malformed", f"JPEG: {resync - pos} stray bytes at byte {pos}"))
+            if not stray:  # one issue, however many gaps: the report stays small
+                layout.issues.append(ReadIssue("malformed", f"JPEG: {resync - pos} stray bytes at byte {pos}"))
+            stray = True
             pos = resync
             continue
         _need(data, pos + 2, "a JPEG marker")
@@ -251,7 +264,10 @@ def _jpeg_segment(
         if b"jumb" in seg[:64] or b"c2pa" in seg[:96]:
             layout.c2pa_embedded = True
     elif marker == 0xFE:
-        layout.comments.append(("JPEG COM segment", seg))
+        if len(layout.comments) < MAX_TEXT_ITEMS:
+            layout.comments.append(("JPEG COM segment", seg))
+        else:
+            layout.skipped_texts += 1
     elif marker == 0xED:
         layout.raw.append(RawField(CONTAINER, "APP13", f"Photoshop/IPTC-IIM block, {len(seg)} bytes"))
 
@@ -271,6 +287,10 @@ def _walk_png(data: bytes, layout: Layout, limits: Limits) -> None:
         end = start + length
         if end + 4 > n:
             raise Truncated(f"PNG chunk {ctype.decode('latin-1')!r} at byte {pos} (declares {length} bytes)")
+        if ctype == b"IDAT":  # most chunks: note them without copying the pixels
+            layout.has_image_data = seen_ihdr
+            pos = end + 4
+            continue
         body = data[start:end]
         if ctype == b"IHDR" and length >= 13:
             seen_ihdr = True
@@ -279,16 +299,15 @@ def _walk_png(data: bytes, layout: Layout, limits: Limits) -> None:
             layout.has_alpha = colour_type in (4, 6)
         elif ctype == b"tRNS":
             layout.has_alpha = True
-        elif ctype == b"IDAT":
-            layout.has_image_data = seen_ihdr
         elif ctype in (b"tEXt", b"zTXt", b"iTXt", b"comf"):
-            budget -= length
-            if budget < 0:
-                layout.issues.append(
-                    ReadIssue("limit-exceeded", "PNG text chunks exceed the size limit; the rest skipped", "png-text")
-                )
+            # The budget counts compressed and inflated bytes alike, so that
+            # many small zTXt chunks cannot inflate to gigabytes between them.
+            if budget >= length and len(layout.texts) < MAX_TEXT_ITEMS:
+                budget -= length
+                budget -= _png_text(ctype.decode("latin-1"), body, layout, limits, budget)
             else:
-                _png_text(ctype.decode("latin-1"), body, layout, limits)
+                budget = -1  # once over, every later text chunk is skipped
+                layout.skipped_texts += 1
         elif ctype == b"eXIf":
             layout.exif.append(body[6:] if body.startswith(b"Exif\x00") else body)
         elif ctype == b"caBX":
@@ -305,48 +324,60 @@ def _inflate(blob: bytes, cap: int) -> bytes | None:
     """Decompress zlib data to at most ``cap`` bytes; ``None`` when over."""
     decomp = zlib.decompressobj()
     try:
-        out = decomp.decompress(blob, cap)
+        out = decomp.decompress(blob, max(cap, 0) + 1)  # max_length 0 would mean "no limit"
     except zlib.error:
         raise ValueError("bad compressed data") from None
-    if decomp.unconsumed_tail:
-        return None
-    return out
+    return None if len(out) > cap else out
 
 
-def _png_text(ctype: str, body: bytes, layout: Layout, limits: Limits) -> None:
+def _png_text(ctype: str, body: bytes, layout: Layout, limits: Limits, room: int) -> int:
+    """Record one text chunk; return the inflated bytes to charge to the text budget.
+
+    A damaged chunk is an issue, not the end of the walk: the image data and
+    the other chunks after it are still read.
+    """
     key_raw, sep, rest = body.partition(b"\x00")
     if not sep:
         layout.issues.append(ReadIssue("malformed", f"PNG {ctype} chunk without a keyword separator", "png-text"))
-        return
+        return 0
     key = key_raw.decode("latin-1")
-    if ctype == "tEXt":
-        value = rest.decode("latin-1")
-    elif ctype == "comf":  # ComfyUI animated PNG private chunk: keyword \0 JSON
-        value = _decode_text(rest)
-    elif ctype == "zTXt":
-        inflated = _inflate(rest[1:], limits.max_text_bytes)
-        if inflated is None:
-            layout.issues.append(ReadIssue("limit-exceeded", f"zTXt {key!r} inflates past the limit", "png-text"))
-            return
-        value = inflated.decode("latin-1")
-    else:  # iTXt
-        if len(rest) < 2:
-            raise ValueError("short iTXt chunk")
-        compressed = rest[0] == 1
-        rest = rest[2:]
-        _lang, _, rest = rest.partition(b"\x00")
-        _translated, _, text = rest.partition(b"\x00")
-        if compressed:
-            inflated = _inflate(text, limits.max_text_bytes)
+    cap = min(limits.max_text_bytes, room)
+    inflated: bytes | None = None
+    try:
+        if ctype == "tEXt":
+            value = rest.decode("latin-1")
+        elif ctype == "comf":  # ComfyUI animated PNG private chunk: keyword \0 JSON
+            value = _decode_text(rest)
+        elif ctype == "zTXt":
+            inflated = _inflate(rest[1:], cap)
             if inflated is None:
-                layout.issues.append(ReadIssue("limit-exceeded", f"iTXt {key!r} inflates past the limit", "png-text"))
-                return
-            text = inflated
-        value = _decode_text(text)
+                layout.issues.append(ReadIssue("limit-exceeded", f"zTXt {key!r} inflates past the limit", "png-text"))
+                return cap
+            value = inflated.decode("latin-1")
+        else:  # iTXt
+            if len(rest) < 2:
+                raise ValueError("short iTXt chunk")
+            compressed = rest[0] == 1
+            rest = rest[2:]
+            _lang, _, rest = rest.partition(b"\x00")
+            _translated, _, text = rest.partition(b"\x00")
+            if compressed:
+                inflated = _inflate(text, cap)
+                if inflated is None:
+                    layout.issues.append(
+                        ReadIssue("limit-exceeded", f"iTXt {key!r} inflates past the limit", "png-text")
+                    )
+                    return cap
+                text = inflated
+            value = _decode_text(text)
+    except ValueError as exc:
+        layout.issues.append(ReadIssue("malformed", f"PNG {ctype} chunk {key!r}: {exc}", "png-text"))
+        return 0
     if key == "XML:com.adobe.xmp":
         layout.xmp.append(value.encode("utf-8"))
-        return
-    layout.texts.append(TextChunk(ctype, key, value))
+    else:
+        layout.texts.append(TextChunk(ctype, key, value))
+    return len(inflated) if inflated is not None else 0
 
 
 # --- WebP -----------------------------------------------------------------
@@ -361,16 +392,18 @@ def _walk_webp(data: bytes, layout: Layout, limits: Limits) -> None:
         end = start + size
         if end > n:
             raise Truncated(f"WebP chunk {fourcc.decode('latin-1')!r} at byte {pos}")
+        if fourcc in (b"VP8 ", b"VP8L", b"ANMF", b"ANIM"):  # image data: not copied
+            layout.has_image_data = True
+            if fourcc == b"VP8L" and size >= 5 and layout.has_alpha is None:
+                layout.has_alpha = bool(data[start + 4] & 0x10)
+            pos = end + (size & 1)
+            continue
         body = data[start:end]
         if fourcc == b"VP8X" and size >= 10:
             flags = body[0]
             layout.has_alpha = bool(flags & 0x10)
             layout.width = 1 + int.from_bytes(body[4:7], "little")
             layout.height = 1 + int.from_bytes(body[7:10], "little")
-        elif fourcc in (b"VP8 ", b"VP8L", b"ANMF", b"ANIM"):
-            layout.has_image_data = True
-            if fourcc == b"VP8L" and size >= 5 and layout.has_alpha is None:
-                layout.has_alpha = bool(body[4] & 0x10)
         elif fourcc == b"EXIF":
             layout.exif.append(body[6:] if body.startswith(b"Exif\x00") else body)
         elif fourcc == b"XMP ":
@@ -420,18 +453,23 @@ def _walk_gif(data: bytes, layout: Layout, limits: Limits) -> None:
                 _need(data, pos + 14, "a GIF application extension")
                 app_id = data[pos + 3 : pos + 14]
                 body_start = pos + 14
+                _, after = _gif_subblocks(data, body_start)
                 if app_id == b"XMP DataXMP":
                     # XMP is stored raw: its bytes double as sub-block lengths.
-                    end = data.find(b"<?xpacket end", body_start)
-                    close = data.find(b"?>", end) if end >= 0 else -1
+                    # Search only this extension, so many of them cost linear time.
+                    end = data.find(b"<?xpacket end", body_start, after)
+                    close = data.find(b"?>", end, after) if end >= 0 else -1
                     if close >= 0:
                         layout.xmp.append(data[body_start : close + 2])
                 elif app_id.startswith(b"C2PA"):
                     layout.c2pa_embedded = True
-                _, pos = _gif_subblocks(data, body_start)
+                pos = after
             elif label == 0xFE:
                 text, pos = _gif_subblocks(data, pos + 2)
-                layout.comments.append(("GIF comment extension", text[: limits.max_text_bytes]))
+                if len(layout.comments) < MAX_TEXT_ITEMS:
+                    layout.comments.append(("GIF comment extension", text[: limits.max_text_bytes]))
+                else:
+                    layout.skipped_texts += 1
             else:
                 _, pos = _gif_subblocks(data, pos + 2)
         elif block == 0x2C:
@@ -506,6 +544,24 @@ def _tiff_int(data: bytes, endian: str, typ: int, entry: int) -> int | None:
 # --- ISO BMFF (HEIF, AVIF), JPEG XL, SVG, BMP ----------------------------
 
 
+def _blocks(window: bytes, opening: re.Pattern[bytes], closing: bytes) -> Iterator[bytes]:
+    """Each ``opening`` … ``closing`` span, nearest close first, in linear time.
+
+    A lazy ``.*?`` regex does the same but rescans to the end for every
+    opening that is never closed: quadratic on hostile input.
+    """
+    pos = 0
+    while True:
+        found = opening.search(window, pos)
+        if found is None:
+            return
+        close = window.find(closing, found.end())
+        if close < 0:
+            return
+        pos = close + len(closing)
+        yield window[found.start() : pos]
+
+
 def _walk_generic(data: bytes, layout: Layout, limits: Limits) -> None:
     """Formats whose metadata boxes we do not walk ourselves.
 
@@ -515,9 +571,9 @@ def _walk_generic(data: bytes, layout: Layout, limits: Limits) -> None:
     """
     layout.has_image_data = True
     window = data[: limits.max_scan_bytes]
-    for match in _XMP_PACKET.finditer(window):
-        if len(match.group(0)) <= limits.max_xmp_bytes:
-            layout.xmp.append(match.group(0))
+    for block in _blocks(window, _XMP_OPEN, b"</x:xmpmeta>"):
+        if len(block) <= limits.max_xmp_bytes:
+            layout.xmp.append(block)
     mt = layout.media_type
     if mt in ("image/heic", "image/heif", "image/avif"):
         layout.exif.append(data)
@@ -527,8 +583,9 @@ def _walk_generic(data: bytes, layout: Layout, limits: Limits) -> None:
         layout.c2pa_embedded = True if b"jumb" in window else False
     elif mt == "image/svg+xml":
         if not layout.xmp:
-            for match in _XMP_RDF.finditer(window):
-                layout.xmp.append(match.group(0))
+            for block in _blocks(window, _RDF_OPEN, b"</rdf:RDF>"):
+                if len(block) <= limits.max_xmp_bytes:
+                    layout.xmp.append(block)
         layout.c2pa_embedded = True if b"c2pa" in window else False
     elif mt == "image/bmp":
         layout.c2pa_embedded = False

@@ -87,6 +87,49 @@ def _tag_text(name: str, tag: Any) -> str:
     return str(getattr(tag, "printable", tag))
 
 
+#: Work allowed to exifread for one file, over all its EXIF blocks: read calls
+#: (exifread seeks and reads once per value; real files need a few thousand)
+#: and bytes returned (only ASCII strings are read whole; exifread then walks
+#: them character by character). Hostile IFDs (thousands of entries all
+#: pointing at one large sub-IFD or string) otherwise cost minutes of CPU or
+#: gigabytes of memory.
+MAX_READ_CALLS = 50_000
+MAX_READ_BYTES = 4 * 1024**2
+
+
+def _long_user_comment(blob: bytes, tag: Any, limits: Limits) -> str:
+    """A UserComment of 1000 bytes or more, read from the block itself.
+
+    exifread keeps no values for such a field, so a generator's parameters
+    (a long prompt in UTF-16) would be lost. Offsets count from the TIFF
+    header, which starts the block in every format but a whole HEIF file.
+    """
+    start, length = getattr(tag, "field_offset", None), getattr(tag, "field_length", None)
+    if not blob.startswith((b"II*\x00", b"MM\x00*")) or not isinstance(start, int) or not isinstance(length, int):
+        return ""
+    return decode_user_comment(blob[start : start + min(max(length, 0), limits.max_text_bytes)])
+
+
+class _WorkLimit(Exception):
+    """Raised through exifread once it has used up :data:`MAX_READ_CALLS` or :data:`MAX_READ_BYTES`."""
+
+
+class _BudgetedBytes(io.BytesIO):
+    """A byte stream that stops exifread once it has done too much work."""
+
+    def __init__(self, blob: bytes, budget: list[int]) -> None:
+        super().__init__(blob)
+        self.budget = budget  # [read calls left, bytes left], shared by a file's blocks
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        out = super().read(size)
+        self.budget[0] -= 1
+        self.budget[1] -= len(out)
+        if self.budget[0] < 0 or self.budget[1] < 0:
+            raise _WorkLimit("exifread did more work than the limit allows")
+        return out
+
+
 def read(blobs: list[bytes], limits: Limits) -> ReadResult:
     """Read each EXIF blob (a TIFF structure, or a whole TIFF/HEIF file)."""
     import exifread
@@ -95,12 +138,17 @@ def read(blobs: list[bytes], limits: Limits) -> ReadResult:
     raw: list[RawField] = []
     issues: list[ReadIssue] = []
     logging.getLogger("exifread").setLevel(logging.CRITICAL)
+    budget = [MAX_READ_CALLS, MAX_READ_BYTES]
     for index, blob in enumerate(blobs):
         where = "EXIF" if len(blobs) == 1 else f"EXIF block {index + 1}"
         try:
             # details=True: with details=False exifread drops UserComment, where
             # generator UIs store their parameters.
-            tags = exifread.process_file(io.BytesIO(blob), details=True, extract_thumbnail=False, truncate_tags=False)
+            stream = _BudgetedBytes(blob, budget)
+            tags = exifread.process_file(stream, details=True, extract_thumbnail=False, truncate_tags=False)
+        except _WorkLimit as exc:
+            issues.append(ReadIssue("limit-exceeded", f"{where}: {exc}; the rest of the EXIF skipped", SOURCE))
+            break
         except Exception as exc:  # exifread raises many kinds on bad input
             issues.append(ReadIssue("malformed", f"{where} could not be read: {type(exc).__name__}: {exc}", SOURCE))
             continue
@@ -112,6 +160,8 @@ def read(blobs: list[bytes], limits: Limits) -> ReadResult:
                 continue
             try:
                 text = _tag_text(name, tag)
+                if name == "UserComment" and not text:
+                    text = _long_user_comment(blob, tag, limits)
             except Exception:  # a tag exifread built but cannot print
                 continue
             shown = text[: limits.max_value_chars]

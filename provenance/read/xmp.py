@@ -55,8 +55,17 @@ def read(packets: list[bytes], limits: Limits) -> ReadResult:
     evidence: list[Evidence] = []
     raw: list[RawField] = []
     issues: list[ReadIssue] = []
+    # All packets together get the field limit and twice the size limit of
+    # one (a standard packet plus its extension): a file cannot multiply the
+    # work by repeating packets.
+    parsed = 0
     for index, packet in enumerate(packets):
         where = "XMP packet" if len(packets) == 1 else f"XMP packet {index + 1}"
+        parsed += len(packet)
+        if len(evidence) >= _MAX_FIELDS or parsed > 2 * limits.max_xmp_bytes:
+            message = f"XMP packets {index + 1} to {len(packets)} skipped: over the limits for all packets together"
+            issues.append(ReadIssue("limit-exceeded", message, SOURCE))
+            break
         try:
             fields = parse(packet, limits)
         except XmpError as exc:
