@@ -1,25 +1,55 @@
 """Scheduling checks over many files: the one place that knows about processes.
 
-:class:`Scheduler` is the small interface the CLI uses; :class:`LocalPool`
-runs checks in worker processes on this machine, one file at a time per
-worker, so a file that hangs or crashes the native C2PA library is killed
-at its time limit and reported as an error while the batch goes on. Another
-scheduler (a cluster, say) only needs to implement ``run``.
+:class:`Scheduler` is the whole interface the CLI uses::
+
+    run(tasks)          -> (task index, Report) pairs, as each check finishes
+    run(tasks, finish)  -> (task index, finish(report)) pairs
+
+``tasks`` is any iterable of :class:`Task` (it may be a lazy walk over
+millions of paths: a scheduler pulls from it only as workers free up), and
+``finish`` is an optional picklable function applied to each report *where
+the check ran*, so that a batch can ship back a small rendered line rather
+than the whole report (pickling a :class:`Report` costs far more than
+turning it into JSON). Results come in completion order; :func:`ordered`
+restores input order when wanted.
+
+Implementations:
+
+* :class:`LocalPool` runs checks in worker processes on this machine, a few
+  files in flight per worker, so that a file that hangs or crashes the
+  native C2PA library is killed at its time limit and reported as an error
+  while the batch goes on.
+* :class:`InProcess` runs them one by one here (tests, one file).
+
+Another scheduler, a Dask cluster say, only needs to implement ``run``:
+scatter the :class:`~provenance.api.Options` once (a frozen, picklable
+value), map ``lambda task: finish(check_task(task, options))`` over batches
+of tasks taken from the iterator, and yield ``(task.index, result)`` from
+``as_completed``; per-file time limits become task timeouts, and lost
+tasks become :func:`failed` reports (passed through ``finish`` too). It
+needs no change to the readers, the rules or the report.
 """
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 import os
+import queue
+import select
 import sys
+import threading
 import time
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar, overload
 
-from provenance.api import Options, check, check_bytes
+from provenance.api import Options, check, check_bytes, prepare
 from provenance.report import Report, ReportError
+
+R = TypeVar("R")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,37 +62,66 @@ class Task:
 
 
 class Scheduler(Protocol):
-    def run(self, tasks: Iterable[Task]) -> Iterator[tuple[int, Report]]:
-        """Yield ``(task index, report)`` as each check finishes."""
-        ...
+    """Something that checks tasks somewhere and yields results as they finish."""
+
+    @overload
+    def run(self, tasks: Iterable[Task]) -> Iterator[tuple[int, Report]]: ...
+
+    @overload
+    def run(self, tasks: Iterable[Task], finish: Callable[[Report], R]) -> Iterator[tuple[int, R]]: ...
 
 
-def _check_task(task: Task, options: Options) -> Report:
+def check_task(task: Task, options: Options) -> Report:
+    """Check one task: what every scheduler runs for each file."""
     if task.data is not None:
         return check_bytes(task.data, task.path, options)
     return check(task.path, options)
 
 
-def _worker(conn: Connection, options: Options) -> None:
+def _identity(report: Report) -> Report:
+    return report
+
+
+def _worker(conn: Connection, options: Options, finish: Callable[[Report], Any]) -> None:
     # Workers ignore Ctrl-C: the parent decides when to stop them.
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     while True:
         try:
-            task = conn.recv()
+            message = conn.recv()  # a list of (index, path, data), or None to stop
         except (EOFError, OSError):
             return
-        if task is None:
+        if message is None:
             return
-        try:
-            report = _check_task(task, options)
-        except Exception as exc:  # api.check should not raise; be sure
-            report = failed(task.path, "internal-error", f"{type(exc).__name__}: {exc}")
-        try:
-            conn.send((task.index, report))
-        except (BrokenPipeError, OSError):
-            return
+        for index, path, data in message:
+            try:
+                report = check_task(Task(index, path, data), options)
+            except Exception as exc:  # api.check should not raise; be sure
+                report = failed(path, "internal-error", f"{type(exc).__name__}: {exc}")
+            try:
+                result = finish(report)
+            except Exception as exc:
+                result = finish(failed(path, "internal-error", f"{type(exc).__name__}: {exc}"))
+            try:
+                conn.send((index, result))  # one message a file: the parent times each file
+            except (BrokenPipeError, OSError):
+                return
+
+
+def _forked_worker(conn: Connection, options: Options, finish: Callable[[Report], Any]) -> None:
+    # A forked child may inherit locks held by the parent's other threads (a
+    # progress display writing to stderr, say); it writes nothing to the
+    # standard streams, so it leaves without the usual flush that could wait
+    # on such a lock forever. What it inherits stays alive as long as it
+    # does: frozen, the collector never walks it (nor copies its pages).
+    import gc
+
+    gc.freeze()
+    try:
+        _worker(conn, options, finish)
+    finally:
+        os._exit(0)
 
 
 def failed(path: str, kind: str, message: str) -> Report:
@@ -79,47 +138,167 @@ def failed(path: str, kind: str, message: str) -> Report:
     )
 
 
+def default_jobs() -> int:
+    """The cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
 class InProcess:
     """Run checks one by one in this process (no time limit): for tests and one file."""
 
     def __init__(self, options: Options) -> None:
         self.options = options
 
-    def run(self, tasks: Iterable[Task]) -> Iterator[tuple[int, Report]]:
+    @overload
+    def run(self, tasks: Iterable[Task]) -> Iterator[tuple[int, Report]]: ...
+
+    @overload
+    def run(self, tasks: Iterable[Task], finish: Callable[[Report], R]) -> Iterator[tuple[int, R]]: ...
+
+    def run(self, tasks: Iterable[Task], finish: Callable[[Report], Any] = _identity) -> Iterator[tuple[int, Any]]:
         for task in tasks:
-            yield task.index, _check_task(task, self.options)
+            yield task.index, finish(check_task(task, self.options))
 
 
 @dataclass(slots=True)
 class _Slot:
     process: Any
     conn: Connection
-    task: Task | None = None
-    started: float = 0.0
+    queue: deque[Task] = field(default_factory=deque)  # sent, not yet answered; head is running
+    started: float = 0.0  # when the head task started (as far as the parent knows)
     done: int = 0
+
+
+class _Feed:
+    """Pulls tasks from the caller's iterable in a thread, a bounded number ahead.
+
+    The iterable may block (a list read from a pipe, a slow walk); the pool
+    never does: it polls, so results keep flowing while inputs trickle in.
+    Tasks cross over in chunks (one lock round trip per chunk, not per file);
+    a partial chunk is handed over at once whenever the pool runs low.
+    Workers forked while this thread runs inherit any lock it holds, so the
+    iterable must not read ``sys.stdin`` itself (a forked child closes it,
+    taking its lock): read a duplicate of the descriptor instead.
+    """
+
+    _END = object()
+    CHUNK = 64
+
+    def __init__(self, tasks: Iterable[Task], chunks: int = 4) -> None:
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=chunks)
+        self._stopped = threading.Event()
+        self._ready: deque[Task] = deque()
+        self.finished = False
+        self._thread = threading.Thread(target=self._pump, args=(tasks,), name="provenance-feed", daemon=True)
+        self._thread.start()
+
+    def _put(self, item: Any) -> bool:
+        while not self._stopped.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _pump(self, tasks: Iterable[Task]) -> None:
+        chunk: list[Task] = []
+        try:
+            iterator = iter(tasks)
+            while True:
+                if chunk and (len(chunk) >= self.CHUNK or self._queue.qsize() < 2):
+                    if not self._put(chunk):
+                        return
+                    chunk = []
+                task = next(iterator, None)  # may block; a part-chunk went ahead if the pool ran low
+                if task is None:
+                    break
+                chunk.append(task)
+        except BaseException as exc:  # handed to the consumer, raised there
+            if chunk:
+                self._put(chunk)
+            self._put(_Raised(exc))
+            return
+        if chunk and not self._put(chunk):
+            return
+        self._put(self._END)
+
+    def _take(self, item: Any) -> None:
+        if item is self._END:
+            self.finished = True
+        elif isinstance(item, _Raised):
+            self.finished = True
+            raise item.exc
+        else:
+            self._ready.extend(item)
+
+    def poll(self) -> Task | None:
+        """The next task if one is ready, else ``None`` (see :attr:`finished`)."""
+        if not self._ready and not self.finished:
+            try:
+                self._take(self._queue.get_nowait())
+            except queue.Empty:
+                pass
+        return self._ready.popleft() if self._ready else None
+
+    def wait(self, timeout: float) -> None:
+        """Block until a task is ready (or the input ends) or ``timeout`` passes."""
+        if self.finished or self._ready:
+            return
+        try:
+            self._take(self._queue.get(timeout=timeout))
+        except queue.Empty:
+            return
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+
+@dataclass(frozen=True, slots=True)
+class _Raised:
+    exc: BaseException
 
 
 class LocalPool:
     """Worker processes on this machine, with a per-file time limit.
 
-    ``jobs`` workers each take one file at a time. A worker busy longer than
-    ``timeout`` seconds is killed and replaced, and that file is reported
-    with error kind ``timeout``; a worker that dies is replaced, and its
-    file reported with kind ``crash``. Workers are recycled after
-    ``recycle`` files to keep memory flat over very long batches.
+    ``jobs`` workers each check one file at a time, with up to ``depth``
+    files queued per worker (sent several to a message, topped up when half
+    done) so that none waits for the parent between two files. Each file's
+    result comes back on its own, so the parent knows which file a worker
+    is on: one busy on a file longer than ``timeout`` seconds is killed and
+    replaced, and that file is reported with error kind ``timeout``; a
+    worker that dies is replaced, and its file reported with kind
+    ``crash``; files queued behind either go to another worker. Workers
+    are recycled after ``recycle`` files to keep memory flat over very long
+    batches. Tasks are pulled from the iterable (in a thread, a few chunks
+    ahead) only as room frees up, so it may be a lazy walk over any number
+    of paths or a list that trickles in through a pipe.
     """
 
-    def __init__(self, options: Options, jobs: int | None = None, timeout: float | None = None, recycle: int = 2000):
+    def __init__(
+        self,
+        options: Options,
+        jobs: int | None = None,
+        timeout: float | None = None,
+        recycle: int = 2000,
+        depth: int = 8,
+    ):
         self.options = options
-        self.jobs = max(1, jobs or os.cpu_count() or 1)
+        self.jobs = max(1, jobs or default_jobs())
         self.timeout = timeout if timeout is not None else options.limits.timeout
         self.recycle = recycle
+        self.depth = max(1, depth)
         method = "fork" if sys.platform.startswith("linux") else "spawn"
         self._ctx: Any = multiprocessing.get_context(method)
 
-    def _spawn(self) -> _Slot:
+    def _spawn(self, finish: Callable[[Report], Any]) -> _Slot:
         parent, child = self._ctx.Pipe()
-        process = self._ctx.Process(target=_worker, args=(child, self.options), daemon=True)
+        target = _forked_worker if self._ctx.get_start_method() == "fork" else _worker
+        process = self._ctx.Process(target=target, args=(child, self.options, finish), daemon=True)
         process.start()
         child.close()
         return _Slot(process, parent)
@@ -139,63 +318,144 @@ class LocalPool:
             slot.process.join()
         slot.conn.close()
 
-    def run(self, tasks: Iterable[Task]) -> Iterator[tuple[int, Report]]:
-        pending = iter(tasks)
-        slots = [self._spawn() for _ in range(self.jobs)]
-        exhausted = False
+    @overload
+    def run(self, tasks: Iterable[Task]) -> Iterator[tuple[int, Report]]: ...
+
+    @overload
+    def run(self, tasks: Iterable[Task], finish: Callable[[Report], R]) -> Iterator[tuple[int, R]]: ...
+
+    def run(self, tasks: Iterable[Task], finish: Callable[[Report], Any] = _identity) -> Iterator[tuple[int, Any]]:
+        prepare(self.options)
+        slots: list[_Slot] = []
+        # One poll object for the whole run: cheaper than a selector per wait.
+        poller = select.poll() if hasattr(select, "poll") else None
+        where: dict[int, int] = {}  # connection fd -> slot number
+
+        def respawn(i: int, kill: bool) -> _Slot:
+            """Start worker ``i`` (again); the old one, if any, is stopped."""
+            if i < len(slots):
+                old = slots[i]
+                if poller is not None:
+                    poller.unregister(old.conn.fileno())
+                del where[old.conn.fileno()]
+                self._stop(old, kill=kill)
+            slot = self._spawn(finish)
+            if i < len(slots):
+                slots[i] = slot
+            else:
+                slots.append(slot)
+            if poller is not None:
+                poller.register(slot.conn.fileno(), select.POLLIN)
+            where[slot.conn.fileno()] = i
+            return slot
+
+        for i in range(self.jobs):
+            respawn(i, kill=False)
+        # Started after the first workers, so that usually no thread runs when we fork.
+        feed = _Feed(tasks)
+        retry: deque[Task] = deque()  # tasks queued behind a file that was killed
+
+        def take() -> Task | None:
+            return retry.popleft() if retry else feed.poll()
+
+        def lose(i: int) -> Task:
+            """Kill worker ``i``; its head task is lost with it, the rest go to another worker."""
+            queued = list(slots[i].queue)
+            retry.extendleft(reversed(queued[1:]))
+            respawn(i, kill=True)
+            return queued[0]
+
         try:
             while True:
-                for i, slot in enumerate(slots):
-                    if slot.task is None and not exhausted:
-                        task = next(pending, None)
-                        if task is None:
-                            exhausted = True
-                            break
-                        if slot.done >= self.recycle:
-                            self._stop(slot)
-                            slot = slots[i] = self._spawn()
-                        try:
-                            slot.conn.send(task)
-                        except (BrokenPipeError, OSError):
-                            self._stop(slot, kill=True)
-                            slot = slots[i] = self._spawn()
-                            slot.conn.send(task)
-                        slot.task, slot.started = task, time.monotonic()
-                busy = [s for s in slots if s.task is not None]
+                for i in range(len(slots)):
+                    self._fill(i, slots, take, retry.appendleft, respawn)
+                busy = [s for s in slots if s.queue]
                 if not busy:
-                    return
+                    if feed.finished and not retry:
+                        return
+                    feed.wait(0.1)  # nothing in flight: wait for the next input
+                    continue
                 now = time.monotonic()
                 wait_for = max(0.0, min(s.started + self.timeout - now for s in busy))
-                ready = wait([s.conn for s in busy], timeout=wait_for)
+                if not feed.finished and any(len(s.queue) <= self.depth // 2 for s in slots):
+                    wait_for = min(wait_for, 0.02)  # inputs arrive slowly: look again soon
+                if poller is not None:
+                    ready = {where[fd] for fd, _ in poller.poll(math.ceil(wait_for * 1000))}
+                else:  # pragma: no cover - no poll() on this platform
+                    conns = wait([s.conn for s in slots], timeout=wait_for)
+                    ready = {i for i, s in enumerate(slots) if s.conn in conns}
                 for i, slot in enumerate(slots):
-                    task = slot.task
-                    if task is None:
+                    if not slot.queue:
+                        if i in ready:  # an idle worker died: replace it
+                            respawn(i, kill=True)
                         continue
-                    if slot.conn in ready:
+                    head = slot.queue[0]
+                    if i in ready:
                         try:
-                            index, report = slot.conn.recv()
+                            index, result = slot.conn.recv()
                         except (EOFError, OSError):
                             code = slot.process.exitcode
-                            self._stop(slot, kill=True)
-                            slots[i] = self._spawn()
-                            yield (
-                                task.index,
-                                failed(task.path, "crash", f"the checker process died on this file (exit code {code})"),
-                            )
+                            lose(i)
+                            message = f"the checker process died on this file (exit code {code})"
+                            yield head.index, finish(failed(head.path, "crash", message))
                             continue
-                        slot.task = None
+                        slot.queue.popleft()
+                        slot.started = time.monotonic()
                         slot.done += 1
-                        yield index, report
+                        yield index, result
                     elif time.monotonic() - slot.started >= self.timeout:
-                        self._stop(slot, kill=True)
-                        slots[i] = self._spawn()
-                        yield (
-                            task.index,
-                            failed(task.path, "timeout", f"checking took longer than the {self.timeout:g} s limit"),
-                        )
+                        lose(i)
+                        message = f"checking took longer than the {self.timeout:g} s limit"
+                        yield head.index, finish(failed(head.path, "timeout", message))
         finally:
+            feed.stop()
             for slot in slots:
-                self._stop(slot, kill=slot.task is not None)
+                self._stop(slot, kill=bool(slot.queue))
+
+    def _fill(
+        self,
+        i: int,
+        slots: list[_Slot],
+        take: Callable[[], Task | None],
+        putback: Callable[[Task], None],
+        respawn: Callable[[int, bool], _Slot],
+    ) -> None:
+        """Top up worker ``i``'s queue, sending the new tasks in one message."""
+        slot = slots[i]
+        if len(slot.queue) > self.depth // 2:
+            return  # still busy enough: top up later, in a bigger chunk
+        if slot.queue and slot.queue[-1].data is not None:
+            return  # never queue behind a stdin buffer
+        if slot.done + len(slot.queue) >= self.recycle:
+            if slot.queue:
+                return  # let it finish, then recycle it
+            slot = respawn(i, False)
+        room = min(self.depth - len(slot.queue), self.recycle - slot.done - len(slot.queue))
+        batch: list[Task] = []
+        while len(batch) < room:
+            task = take()
+            if task is None:
+                break
+            if task.data is not None:
+                if slot.queue or batch:
+                    putback(task)  # a buffer goes alone to an idle worker: no pipe fills both ways
+                    break
+                batch.append(task)
+                break
+            batch.append(task)
+        if not batch:
+            return
+        try:
+            slot.conn.send([(t.index, t.path, t.data) for t in batch])
+        except (BrokenPipeError, OSError):
+            for task in reversed(batch):
+                putback(task)
+            if not slot.queue:  # an idle worker died: replace it; the tasks wait for the next round
+                respawn(i, True)
+            return  # a busy one: the main loop sees it died and reports its file
+        if not slot.queue:
+            slot.started = time.monotonic()
+        slot.queue.extend(batch)
 
 
 def ordered(results: Iterator[tuple[int, Report]]) -> Iterator[Report]:
