@@ -1,0 +1,245 @@
+"""The HTML report in a real browser: offline, filters, sorting, cards, previews, no script, paging."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from provenance.api import check_bytes
+from provenance.render.html import render_html
+from tests.browser.conftest import A1111, Watched, screenshot, watch
+from tests.conftest import png_bytes
+
+
+def open_report(watched: Watched, path: Path) -> Any:
+    page = watched.page
+    page.goto(path.as_uri())
+    page.wait_for_selector("html[data-ready='1']")
+    return page
+
+
+def rows(page: Any) -> list[dict[str, str]]:
+    return page.eval_on_selector_all(
+        "#ft tbody tr[data-x]",
+        "rows => rows.map(r => ({name: r.cells[0].querySelector('a').textContent, path: r.cells[0].textContent,"
+        " v: r.dataset.v, c: r.dataset.c, fl: r.dataset.fl}))",
+    )
+
+
+def overview_count(page: Any, attribute: str, value: str) -> int:
+    text = page.text_content(f"#overview a[{attribute}='{value}'] >> xpath=ancestor::tr/td")
+    return int(text.replace(",", ""))
+
+
+def test_report_opens_offline_without_errors(watched: Watched, report_file: Path) -> None:
+    page = open_report(watched, report_file)
+    url = report_file.as_uri()
+    assert watched.requests, "the page itself was requested"
+    outside = [r for r in watched.requests if r != url and not r.startswith(("data:", "about:"))]
+    assert outside == [], f"the report made requests: {outside}"
+    assert not [m for m in watched.console if "Content Security Policy" in m or m.startswith("pageerror")], (
+        watched.console
+    )
+    assert page.is_visible("#filters") and page.is_visible("#ft")
+    page.set_viewport_size({"width": 1100, "height": 1400})
+    screenshot(page, "report-top.png", "report.png")
+
+
+def test_filters_search_and_overview_links(watched: Watched, report_file: Path) -> None:
+    page = open_report(watched, report_file)
+    first = rows(page)
+    assert 0 < len(first) <= 50
+    counted = re.search(r"of ([\d,]+)", page.text_content("#showing") or "")
+    assert counted
+    all_files = int(counted.group(1).replace(",", ""))
+
+    page.select_option("#fv", "ai-generated")
+    shown = rows(page)
+    assert shown and {r["v"] for r in shown} == {"ai-generated"}
+    assert len(shown) == min(50, overview_count(page, "data-fv", "ai-generated"))
+    indexes = page.eval_on_selector_all("#ft tbody tr", "r => r.map(x => x.dataset.x)")
+    assert all(page.is_visible(f"#f{x}") for x in indexes)
+    assert page.eval_on_selector_all("#cards > article", "a => a.length") == len(shown), "cards follow the table"
+
+    page.select_option("#fv", "")
+    page.check("#ff")
+    flagged = rows(page)
+    assert flagged and all(r["fl"] == "1" for r in flagged)
+    said = re.search(r"([\d,]+) flagged", page.text_content("#overview") or "")
+    assert said and len(flagged) == min(50, int(said.group(1).replace(",", "")))
+
+    page.click("#filters button[type=reset]")
+    page.fill("#q", "prompt_a1111")
+    page.wait_for_function("() => document.querySelectorAll('#ft tbody tr[data-x]').length === 1")
+    (only,) = rows(page)
+    assert only["name"].endswith("prompt_a1111.png") and only["v"] == "ai-generated"
+
+    page.fill("#q", "no such file anywhere")
+    page.wait_for_selector("#ft tbody tr:not([data-x])")
+    assert "No file matches" in (page.text_content("#ft tbody") or "")
+
+    page.fill("#q", "")
+    page.click("#overview a[data-fv='error']")
+    page.wait_for_function("() => document.getElementById('fv').value === 'error'")
+    errors = rows(page)
+    assert errors and {r["v"] for r in errors} == {"error"}
+    assert len(errors) == min(50, overview_count(page, "data-fv", "error"))
+    page.click("#filters button[type=reset]")
+    page.wait_for_function(f"() => document.getElementById('showing').textContent.includes('of {all_files:,}')")
+
+
+def test_sorting_by_keyboard(watched: Watched, report_file: Path) -> None:
+    page = open_report(watched, report_file)
+    severity = ["ai-generated", "ai-edited", "error", "captured", "no-evidence"]
+    header = page.locator("#ft thead th", has_text="Verdict")
+    header.locator("button").focus()
+    page.keyboard.press("Enter")
+    assert header.get_attribute("aria-sort") == "ascending"
+    ranks = [severity.index(r["v"]) for r in rows(page)]
+    assert ranks == sorted(ranks) and ranks[0] == 0
+    page.keyboard.press("Enter")
+    assert header.get_attribute("aria-sort") == "descending"
+    ranks = [severity.index(r["v"]) for r in rows(page)]
+    assert ranks == sorted(ranks, reverse=True)
+
+    by_name = page.locator("#ft thead th", has_text="File").locator("button")
+    by_name.click()
+    names = [r["path"] for r in rows(page)]
+    assert names[0].casefold() < names[-1].casefold()
+    by_name.click()
+    assert [r["path"] for r in rows(page)][: len(names)] != names
+    page.select_option("#ps", "250")
+    everything = [r["path"] for r in rows(page)]
+    by_name.click()
+    assert [r["path"] for r in rows(page)] == everything[::-1], "sorting the other way reverses the list"
+
+
+def test_card_shows_chain_failures_and_findings(watched: Watched, report_file: Path, shared_samples: Path) -> None:
+    page = open_report(watched, report_file)
+    page.fill("#q", "CIE-sig-CA")
+    page.wait_for_function("() => document.querySelectorAll('#ft tbody tr[data-x]').length === 1")
+    page.click("#ft tbody tr[data-x] th a")
+    card = page.locator("#cards article", has_text="CIE-sig-CA.jpg")
+    assert card.locator("details").first.get_attribute("open") is not None
+    failing = card.locator("li.ingredient.failing")
+    assert failing.count() == 1 and failing.is_visible()
+    text = failing.text_content() or ""
+    assert "Ingredient FAILED" in text and "E-sig-CA.jpg" in text and "claimSignature.mismatch" in text
+    assert "does not match the manifest" in text, "the failure is explained in words"
+    assert card.locator(".tree > li.manifest").first.text_content().startswith("Active manifest")  # type: ignore[union-attr]
+    failing.scroll_into_view_if_needed()
+    screenshot(page, "report-chain.png")
+
+    page.fill("#q", "ocsp.jpg")
+    page.wait_for_function("() => document.querySelectorAll('#ft tbody tr[data-x]').length === 1")
+    page.click("#ft tbody tr[data-x] th a")
+    card = page.locator("#cards article", has_text="ocsp.jpg")
+    assert "AI-edited" in (card.locator(".line").text_content() or "")
+    assert card.locator("text=AI declaration: ai-edited").count() >= 2
+    findings = card.locator("table.fnd tbody tr")
+    assert findings.count() >= 2
+    rules = [findings.nth(i).locator("th code").text_content() for i in range(findings.count())]
+    assert "IPTC-009" in rules
+    links = card.locator("table.fnd a")
+    assert links.count() >= 1
+    for i in range(links.count()):
+        assert re.match(r"https?://", links.nth(i).get_attribute("href") or "")
+        assert links.nth(i).get_attribute("rel") == "noreferrer noopener"
+    credentials = card.locator("dl.facts", has_text="Signer").text_content() or ""
+    assert "Adobe C2PA" in credentials and "Trust list matched" in credentials
+
+
+def test_previews_are_blurred_until_unblurred(watched: Watched, report_file: Path) -> None:
+    page = open_report(watched, report_file)
+    page.fill("#q", "prompt_a1111")
+    page.wait_for_function("() => document.querySelectorAll('#ft tbody tr[data-x]').length === 1")
+    card = page.locator("#cards article").first
+    image = card.locator(".thumb img")
+    assert (image.get_attribute("src") or "").startswith("data:image/jpeg;base64,")
+    assert "blur" in image.evaluate("i => getComputedStyle(i).filter")
+    assert "Previews are on" in (page.text_content("header") or "")
+    card.locator(".thumb label").click()
+    assert image.evaluate("i => getComputedStyle(i).filter") == "none"
+    screenshot(page, "report-preview.png")
+    card.locator(".thumb input").focus()
+    page.keyboard.press("Space")
+    assert "blur" in image.evaluate("i => getComputedStyle(i).filter")
+
+
+def test_readable_with_javascript_off(browser: Any, report_file: Path) -> None:
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 1100, "height": 760})
+    try:
+        page = context.new_page()
+        page.goto(report_file.as_uri())
+        count = page.eval_on_selector_all("#ft tbody tr", "r => r.length")
+        assert count == page.eval_on_selector_all("#cards > article", "a => a.length") > 0
+        assert page.is_hidden("#filters") and page.is_hidden(".pager")
+        assert "AI-generated" in (page.text_content("#cards") or "")
+        screenshot(page, "report-no-js.png")
+    finally:
+        context.close()
+
+
+def test_print_hides_the_controls(watched: Watched, report_file: Path) -> None:
+    page = open_report(watched, report_file)
+    page.emulate_media(media="print")
+    assert page.is_hidden("#filters") and page.is_hidden(".pager") and page.is_hidden("#cardtools")
+    assert page.is_visible("#ft") and page.is_visible("#cards article")
+
+
+def test_large_report_is_paged(browser: Any, tmp_path: Path) -> None:
+    base = check_bytes(png_bytes(text={"parameters": A1111}), "x.png").to_dict()
+    plain = check_bytes(png_bytes(), "x.png").to_dict()
+    reports = [dict(base if i % 3 else plain, path=f"folder/file-{i:04d}.png") for i in range(260)]
+    path = tmp_path / "big.html"
+    path.write_text(render_html(json.loads(json.dumps(reports))), encoding="utf-8")
+    context = browser.new_context(viewport={"width": 1100, "height": 760})
+    try:
+        watched = watch(context)
+        page = open_report(watched, path)
+        assert page.text_content("#pinfo") == "Page 1 of 6"
+        assert page.is_disabled("#prev") and not page.is_disabled("#next")
+        page.click("#next")
+        names = [r["name"] for r in rows(page)]
+        assert names[0] == "file-0050.png" and len(names) == 50
+        assert rows(page)[0]["path"] == "file-0050.pngfolder/", "the folder is shown apart, under the name"
+        cards = page.eval_on_selector_all("#cards > article", "a => a.map(x => x.id)")
+        assert cards == [f"f{i}" for i in range(50, 100)]
+        assert page.locator("#f60 details").get_attribute("open") is None, "big reports start with cards closed"
+        page.click("#last")
+        assert len(rows(page)) == 10 and page.is_disabled("#next")
+        page.select_option("#ps", "250")
+        assert page.text_content("#pinfo") == "Page 1 of 2"
+        page.evaluate("location.hash = '#f255'")
+        page.wait_for_function("() => document.getElementById('f255') && document.querySelector('#f255 details').open")
+        assert page.text_content("#pinfo") == "Page 2 of 2"
+    finally:
+        context.close()
+    # Without scripts, every card past the first page (held in <noscript>) is plain HTML.
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(path.as_uri())
+        assert page.eval_on_selector_all("#cards article.card", "a => a.length") == 260
+        assert page.eval_on_selector_all("#ft tbody tr", "r => r.filter(x => x.offsetParent !== null).length") == 260
+        assert page.is_visible("#f259 h3")
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("size", [25])
+def test_page_size_choice(browser: Any, tmp_path: Path, size: int) -> None:
+    report = check_bytes(png_bytes(), "x.png").to_dict()
+    path = tmp_path / "r.html"
+    path.write_text(render_html([dict(report, path=f"f{i}.png") for i in range(30)]), encoding="utf-8")
+    context = browser.new_context()
+    try:
+        page = open_report(watch(context), path)
+        page.select_option("#ps", str(size))
+        assert len(rows(page)) == size and page.text_content("#pinfo") == "Page 1 of 2"
+    finally:
+        context.close()

@@ -1,0 +1,253 @@
+"""The HTML report without a browser: escaping, the page policy, links, the chain, previews, the CLI."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import re
+import struct
+import zlib
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from provenance.api import check, check_bytes
+from provenance.render.html import make_thumbnail, render_card, render_html, safe_url, thumbnails_for
+from tests.conftest import png_bytes, run_cli
+
+A1111 = "a cube\nSteps: 20, Sampler: Euler a, CFG scale: 7, Seed: 42, Size: 512x512, Model: exampleModel"
+EVIL = "<script>alert(1)</script>"
+
+
+class Page(HTMLParser):
+    """Every tag with its attributes, and the text of script and style elements."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str]]] = []
+        self.scripts: list[str] = []
+        self.styles: list[str] = []
+        self._in: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, {k: v or "" for k, v in attrs}))
+        if tag in ("script", "style"):
+            self._in = tag
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == self._in:
+            self._in = None
+
+    def handle_data(self, data: str) -> None:
+        if self._in == "script":
+            self.scripts.append(data)
+        elif self._in == "style":
+            self.styles.append(data)
+
+
+def parse(page: str) -> Page:
+    parser = Page()
+    parser.feed(page)
+    parser.close()
+    return parser
+
+
+def policy(page: Page) -> dict[str, str]:
+    metas = [a for t, a in page.tags if t == "meta" and a.get("http-equiv", "").lower() == "content-security-policy"]
+    assert len(metas) == 1
+    out = {}
+    for part in metas[0]["content"].split(";"):
+        name, _, value = part.strip().partition(" ")
+        out[name] = value
+    return out
+
+
+def sha(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode() + "'"
+
+
+def hostile_report() -> dict[str, Any]:
+    """A real report of a PNG whose file name and metadata carry markup."""
+    data = png_bytes(text={"parameters": A1111 + "\n" + EVIL, "Comment": '"><img src=x onerror=alert(2)>'})
+    report = check_bytes(data, f"{EVIL}.png").to_dict()
+    assert report["verdict"] == "ai-generated"
+    return report
+
+
+def test_file_names_and_metadata_values_are_escaped() -> None:
+    report = hostile_report()
+    # A forged record, as a JSONL file could hold, with markup in every text field.
+    forged = dict(report, path=f"x{EVIL}", summary=EVIL, error={"kind": EVIL, "message": EVIL})
+    forged["credentials"] = dict(report["credentials"], state="valid", signer=EVIL, claim_generator=EVIL)
+    forged["findings"] = [dict(report["findings"][0], value=EVIL, field=EVIL, rule=EVIL, reference="javascript:x")]
+    page = render_html([report, forged])
+    assert "<script>alert" not in page
+    assert "<img src=x" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;.png" in page
+    parsed = parse(page)
+    assert [t for t, _ in parsed.tags].count("script") == 1, "only the page's own script"
+    assert [t for t, _ in parsed.tags].count("img") == 0
+    assert "javascript:" not in " ".join(a.get("href", "") for _, a in parsed.tags)
+
+
+def test_policy_forbids_every_fetch_and_allows_only_our_inline_code() -> None:
+    page = parse(render_html([hostile_report()]))
+    csp = policy(page)
+    assert csp["default-src"] == "'none'"
+    assert csp["img-src"] == "'none'", "no images without --thumbnails"
+    assert csp["base-uri"] == "'none'" and csp["form-action"] == "'none'"
+    assert len(page.scripts) == 1 and csp["script-src"] == sha(page.scripts[0])
+    assert len(page.styles) == 1 and csp["style-src"] == sha(page.styles[0])
+    assert not any("style" in attrs for _, attrs in page.tags), "style attributes would be blocked"
+    with_previews = parse(render_html([hostile_report()], thumbnails={}))
+    assert policy(with_previews)["img-src"] == "data:"
+
+
+def test_no_address_outside_the_page_except_finding_references() -> None:
+    reports = [hostile_report()]
+    references = {f["reference"] for r in reports for f in r["findings"]}
+    thumb = make_thumbnail(png_bytes())
+    assert thumb is not None
+    page = parse(render_html(reports, thumbnails={reports[0]["path"]: thumb}))
+    for tag, attrs in page.tags:
+        for name in ("src", "href", "action", "srcset", "poster", "data"):
+            value = attrs.get(name)
+            if value is None:
+                continue
+            if tag == "img" and name == "src":
+                assert value.startswith("data:image/jpeg;base64,")
+            elif value.startswith("#"):
+                continue
+            else:
+                assert tag == "a" and name == "href" and value in references, (tag, name, value)
+                assert attrs.get("rel") == "noreferrer noopener"
+    assert not re.search(r"\b(src|href)=\"?(//|ftp:|file:|javascript:)", str(page.tags))
+
+
+@pytest.mark.parametrize(
+    ("url", "linked"),
+    [
+        ("https://example.org/doc", True),
+        ("http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia", True),
+        ("javascript:alert(1)", False),
+        ("data:text/html,x", False),
+        ("//example.org", False),
+        ('https://example.org/"onmouseover=x', False),
+        ("https://exa mple.org", False),
+        ("self#jumbf=/c2pa/x", False),
+    ],
+)
+def test_only_plain_http_addresses_become_links(url: str, linked: bool) -> None:
+    assert (safe_url(url) is not None) is linked
+
+
+def test_ingredient_failure_is_marked_in_words(shared_fixtures: Path) -> None:
+    report = check(shared_fixtures / "c2pa-rs" / "CIE-sig-CA.jpg").to_dict()
+    card = render_card(report, 0)
+    failing = re.findall(r'<li class="ingredient failing">(.*?)</p>', card)
+    assert len(failing) == 1 and "Ingredient FAILED" in failing[0] and "E-sig-CA.jpg" in failing[0]
+    assert "claimSignature.mismatch" in card
+    assert "the signature does not match the manifest" in card, "the failure is explained in plain words"
+    assert "Ingredient NO CREDENTIALS" in card  # A.jpg, the grandparent, carries none
+
+
+def test_ai_declarations_sit_on_the_manifest_that_makes_them(shared_fixtures: Path) -> None:
+    report = check(shared_fixtures / "c2pa-rs" / "ocsp.jpg").to_dict()
+    card = render_card(report, 3)
+    assert card.count("AI declaration: ai-edited") >= 2  # the active manifest and the Firefly ingredient
+    assert "Adobe C2PA" in card and "Trust list matched" in card
+    assert 'id="f3"' in card and "IPTC-009" in card and "(decisive)" in card
+
+
+def test_counts_and_table_rows() -> None:
+    ai = check_bytes(png_bytes(text={"parameters": A1111}), "ai.png").to_dict()
+    plain = check_bytes(png_bytes(), "plain.png").to_dict()
+    broken = check_bytes(b"\x89", "broken.png").to_dict()
+    page = render_html([ai, plain, broken, plain])
+    assert page.count("<tr data-x=") == 4 and page.count('<article class="card"') == 4
+    assert re.search(r'data-fv="no-evidence">.*?</th><td>2</td>', page)
+    assert re.search(r'data-fv="error">.*?</th><td>1</td>', page)
+    assert "not-an-image" in page
+
+
+def test_empty_input_gives_a_page() -> None:
+    page = render_html([])
+    assert "No files were checked." in page and "</html>" in page
+
+
+def test_thumbnail_is_small_jpeg_or_nothing(tmp_path: Path) -> None:
+    from PIL import Image
+
+    uri = make_thumbnail(png_bytes(size=(640, 320), mode="RGBA"))
+    assert uri is not None and uri.startswith("data:image/jpeg;base64,")
+    with Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))) as image:
+        assert image.format == "JPEG" and max(image.size) == 160 and image.size == (160, 80)
+    assert make_thumbnail(b"not an image") is None
+    assert make_thumbnail(tmp_path / "missing.png") is None
+    assert Image.MAX_IMAGE_PIXELS is not None, "the decompression-bomb guard stays on"
+
+
+def test_thumbnail_refuses_a_decompression_bomb() -> None:
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    # A PNG header claiming 30000 x 30000 pixels (900 megapixels) over almost no data.
+    bomb = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 30000, 30000, 8, 0, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(b"\0" * 1024))
+        + chunk(b"IEND", b"")
+    )
+    assert make_thumbnail(bomb) is None
+
+
+def test_thumbnails_for_skips_stdin_and_special_files(tmp_path: Path) -> None:
+    import os
+
+    good = tmp_path / "good.png"
+    good.write_bytes(png_bytes())
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    previews = thumbnails_for([{"path": str(good)}, {"path": "-"}, {"path": str(fifo)}])
+    assert list(previews) == [str(good)]
+
+
+def test_cli_check_html_and_report_from_jsonl(tmp_path: Path) -> None:
+    (tmp_path / "ai.png").write_bytes(png_bytes(text={"parameters": A1111}))
+    (tmp_path / "<script>alert(3)<script>.png").write_bytes(png_bytes())  # no "/" in a file name
+    out = tmp_path / "report.html"
+    result = run_cli("check", "--format", "html", "--out", str(out), "--thumbnails", str(tmp_path))
+    assert result.returncode == 1, result.stderr.decode()
+    assert result.stdout == b""
+    page = out.read_text(encoding="utf-8")
+    assert page.count('<article class="card"') == 2 and "<script>alert" not in page
+    assert "&lt;script&gt;alert(3)&lt;script&gt;.png" in page
+    assert page.count('src="data:image/jpeg;base64,') == 2
+
+    jsonl = tmp_path / "results.jsonl"
+    assert run_cli("check", "--format", "jsonl", "--out", str(jsonl), str(tmp_path / "ai.png")).returncode == 1
+    again = run_cli("report", str(jsonl), "--out", str(tmp_path / "again.html"), "--title", f"Batch {EVIL}")
+    assert again.returncode == 0, again.stderr.decode()
+    page = (tmp_path / "again.html").read_text(encoding="utf-8")
+    assert "<title>Batch &lt;script&gt;" in page and "AI-generated" in page
+    assert "img-src 'none'" in page, "no previews unless asked"
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"path": "a", "verdict": "error"}) + "\n{oops\n", encoding="utf-8")
+    refused = run_cli("report", str(bad))
+    assert refused.returncode == 2 and b"bad.jsonl:2" in refused.stderr
+
+
+def test_cards_held_for_later_pages_cannot_be_broken_out_of() -> None:
+    plain = check_bytes(png_bytes(), "x.png").to_dict()
+    reports = [dict(plain, path=f"f{i}.png") for i in range(60)]
+    reports[55] = dict(plain, path="</noscript><script>alert(1)</script>", summary="</NOSCRIPT><img src=x>")
+    page = render_html(reports)
+    assert page.count('<noscript data-x="') == 10, "cards past the first page of 50 wait in <noscript>"
+    assert "<script>alert" not in page and "<img src=x" not in page and "</NOSCRIPT>" not in page
+    parsed = parse(page)
+    assert [t for t, _ in parsed.tags].count("script") == 1
