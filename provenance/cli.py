@@ -36,6 +36,7 @@ class Format(str, Enum):
     text = "text"
     json = "json"
     jsonl = "jsonl"
+    html = "html"
 
 
 def _version(value: bool) -> None:
@@ -173,13 +174,50 @@ TrustOpt = Annotated[
 ]
 RulesOpt = Annotated[Optional[list[Path]], typer.Option("--rules", help="Folder of extra rule files (repeatable).")]
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="Config file (TOML).")]
+OutOpt = Annotated[
+    Optional[Path], typer.Option("--out", "-o", help="Write the output to this file instead of standard output.")
+]
+ThumbnailsOpt = Annotated[
+    bool,
+    typer.Option("--thumbnails", help="html: embed small previews of the images, blurred until clicked (off: none)."),
+]
+
+
+def _default_format(out: Path | None) -> Format:
+    if out is None or str(out) == "-":
+        return Format.text if sys.stdout.isatty() else Format.json
+    suffix = out.suffix.lower()
+    return Format.html if suffix in (".html", ".htm") else Format.jsonl if suffix == ".jsonl" else Format.json
+
+
+def _output(out: Path | None) -> Any:
+    """A context manager giving the stream to write to: ``--out`` or standard output."""
+    import contextlib
+
+    if out is None or str(out) == "-":
+        return contextlib.nullcontext(sys.stdout)
+    try:
+        return open(out, "w", encoding="utf-8", newline="\n")
+    except OSError as exc:
+        raise _fail(f"cannot write {out}: {exc.strerror or exc}") from None
+
+
+def html_report(reports: list[dict[str, Any]], thumbnails: bool, title: str | None = None) -> str:
+    """The HTML report of report dictionaries, with previews read from disk if asked."""
+    from provenance.render.html import DEFAULT_TITLE, render_html, thumbnails_for
+
+    previews = thumbnails_for(reports) if thumbnails else None
+    return render_html(reports, thumbnails=previews, title=title or DEFAULT_TITLE)
 
 
 @app.command()
 def check(
     paths: PathsArg,
     format: Annotated[
-        Optional[Format], typer.Option("--format", "-f", help="text (default on a terminal), json or jsonl.")
+        Optional[Format],
+        typer.Option(
+            "--format", "-f", help="text (default on a terminal), json, jsonl or html (a self-contained page)."
+        ),
     ] = None,
     trust_anchors: TrustOpt = None,
     no_default_trust: Annotated[
@@ -196,33 +234,41 @@ def check(
     timeout: Annotated[Optional[float], typer.Option("--timeout", help="Seconds allowed per file.")] = None,
     jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", help="Worker processes (default: all cores).")] = None,
     config: ConfigOpt = None,
+    out: OutOpt = None,
+    thumbnails: ThumbnailsOpt = False,
 ) -> None:
     """Check images and explain, for each, whether it declares or betrays AI."""
     options, conf = build_options(config, trust_anchors, no_default_trust, rules, allow_network, watermarks, timeout)
-    fmt = format or (Format.text if sys.stdout.isatty() else Format.json)
+    fmt = format or _default_format(out)
+    if thumbnails and fmt is not Format.html:
+        raise _fail("--thumbnails only applies to --format html")
     tasks, early = tasks_for(paths, options.limits.max_file_bytes)
     if not tasks and not early:
         raise _fail("no files to check")
     reports: list[Any] = []
-    stream = run_checks(tasks, early, options, jobs or conf.get("jobs"))
-    if fmt is Format.text:
-        from rich.console import Console
+    with _output(out) as sink:
+        stream = run_checks(tasks, early, options, jobs or conf.get("jobs"))
+        if fmt is Format.text:
+            from rich.console import Console
 
-        from provenance.render.text import render
+            from provenance.render.text import render
 
-        console = Console()
-        for report in stream:
-            reports.append(report)
-            render(report, console, verbose)
-    elif fmt is Format.jsonl:
-        for report in stream:
-            reports.append(report)
-            sys.stdout.write(json.dumps(report.to_dict(verbose)) + "\n")
-            sys.stdout.flush()
-    else:
-        reports = list(stream)
-        json.dump([r.to_dict(verbose) for r in reports], sys.stdout, indent=2)
-        sys.stdout.write("\n")
+            console = Console(file=sink) if sink is not sys.stdout else Console()
+            for report in stream:
+                reports.append(report)
+                render(report, console, verbose)
+        elif fmt is Format.jsonl:
+            for report in stream:
+                reports.append(report)
+                sink.write(json.dumps(report.to_dict(verbose)) + "\n")
+                sink.flush()
+        elif fmt is Format.html:
+            reports = list(stream)
+            sink.write(html_report([r.to_dict(verbose) for r in reports], thumbnails))
+        else:
+            reports = list(stream)
+            json.dump([r.to_dict(verbose) for r in reports], sink, indent=2)
+            sink.write("\n")
     raise typer.Exit(exit_code(reports))
 
 
@@ -253,9 +299,225 @@ def list_rules(
     Console().print(table)
 
 
+# --- scan: batch triage for moderators and scripts (see provenance/scan.py) ---
+
+
+class ScanFormat(str, Enum):
+    jsonl = "jsonl"
+    csv = "csv"
+    json = "json"
+
+
+@app.command()
+def scan(
+    paths: Annotated[Optional[list[str]], typer.Argument(help="Files or folders (walked recursively).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write records here (default stdout).")] = None,
+    format: Annotated[ScanFormat, typer.Option("--format", "-f", help="jsonl (default), csv or json.")] = (
+        ScanFormat.jsonl
+    ),
+    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", help="Worker processes (default: all cores).")] = None,
+    fail_on: Annotated[
+        Optional[str],
+        typer.Option(
+            "--fail-on",
+            help="Comma list of verdicts and/or 'invalid' giving exit code 1 (default ai-generated,ai-edited,invalid).",
+        ),
+    ] = None,
+    only_flagged: Annotated[
+        bool, typer.Option("--only-flagged", help="Write only flagged files (the summary counts all).")
+    ] = False,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Skip files already in --out (same path, size, mtime); append.")
+    ] = False,
+    files_from: Annotated[
+        Optional[str], typer.Option("--files-from", help="Read paths from this list file, or - for stdin.")
+    ] = None,
+    null: Annotated[bool, typer.Option("-0", "--null", help="The --files-from list is NUL-separated.")] = False,
+    timeout: Annotated[Optional[float], typer.Option("--timeout", help="Seconds allowed per file.")] = None,
+    summary_json: Annotated[
+        Optional[Path], typer.Option("--summary-json", help="Also write the summary as JSON here.")
+    ] = None,
+    trust_anchors: TrustOpt = None,
+    no_default_trust: Annotated[
+        bool, typer.Option("--no-default-trust", help="Do not use the shipped C2PA trust lists.")
+    ] = False,
+    rules: RulesOpt = None,
+    allow_network: Annotated[
+        bool, typer.Option("--allow-network", help="Allow fetching remote manifests and OCSP (off by default).")
+    ] = False,
+    watermarks: Annotated[
+        bool, typer.Option("--watermarks", help="Also decode pixels to look for invisible watermarks.")
+    ] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Check many files, streaming one record per file as each finishes; resumable.
+
+    Progress and a summary go to stderr on a terminal; otherwise stderr gets
+    only per-file errors. Exit codes as for check (--fail-on chooses what
+    gives 1); 130 after Ctrl-C (143 after SIGTERM), with the output left valid.
+    """
+    from provenance.scan import DEFAULT_FAIL_ON, ScanConfig, ScanError, parse_fail_on, run_scan
+
+    options, conf = build_options(config, trust_anchors, no_default_trust, rules, allow_network, watermarks, timeout)
+    try:
+        chosen = DEFAULT_FAIL_ON if fail_on is None else parse_fail_on(fail_on)
+        settings = ScanConfig(
+            paths=tuple(paths or ()),
+            out=out,
+            fmt=format.value,
+            jobs=jobs or conf.get("jobs"),
+            fail_on=chosen,
+            only_flagged=only_flagged,
+            resume=resume,
+            files_from=files_from,
+            nul=null,
+            summary_json=summary_json,
+        )
+        if settings.jobs is not None and settings.jobs < 1:
+            raise ScanError("--jobs must be at least 1")
+        summary = run_scan(settings, options)
+    except ScanError as exc:
+        raise _fail(str(exc)) from None
+    import gc
+
+    gc.freeze()  # about to exit: spare the interpreter collecting every object on the way out (~0.1 s)
+    raise typer.Exit(summary.exit_code)
+
+
+# --- report and serve: pages for people (see provenance/render/html.py and provenance/serve.py) ---
+
+
+def load_results(path: Path) -> list[dict[str, Any]]:
+    """Report dictionaries from a JSONL file (one per line) or a JSON array; ``-`` reads stdin."""
+    try:
+        text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _fail(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    if text.lstrip().startswith("["):
+        try:
+            items = json.loads(text)
+        except ValueError as exc:
+            raise _fail(f"{path}: not valid JSON: {exc}") from None
+        numbered = list(enumerate(items if isinstance(items, list) else [], 1))
+    else:
+        numbered = []
+        for number, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                numbered.append((number, json.loads(line)))
+            except ValueError as exc:
+                raise _fail(f"{path}:{number}: not a JSON object: {exc}") from None
+    reports: list[dict[str, Any]] = []
+    for number, item in numbered:
+        if not isinstance(item, dict) or "verdict" not in item or "path" not in item:
+            raise _fail(f"{path}: record {number} is not a provenance report (no path and verdict)")
+        reports.append(item)
+    return reports
+
+
+@app.command("report")
+def report_page(
+    results: Annotated[Path, typer.Argument(help="Results of check or scan: JSONL, or a JSON array; - for stdin.")],
+    out: OutOpt = None,
+    thumbnails: ThumbnailsOpt = False,
+    title: Annotated[Optional[str], typer.Option("--title", help="Title of the page.")] = None,
+) -> None:
+    """Make a self-contained HTML report from saved results (nothing is checked again)."""
+    reports = load_results(results)
+    page = html_report(reports, thumbnails, title)
+    with _output(out) as sink:
+        sink.write(page)
+
+
+@app.command("serve")
+def serve_page(
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on: loopback unless --allow-non-loopback.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port; 0 picks a free one (the real one is printed).")] = 0,
+    open_browser: Annotated[bool, typer.Option("--open", help="Open the page in the default browser.")] = False,
+    max_upload_mb: Annotated[float, typer.Option("--max-upload-mb", help="Largest upload accepted, in MB.")] = 100.0,
+    thumbnails: Annotated[
+        bool, typer.Option("--thumbnails", help="Show small previews of the uploads, blurred until clicked.")
+    ] = False,
+    allow_non_loopback: Annotated[
+        bool,
+        typer.Option(
+            "--allow-non-loopback", help="Let --host be an address other computers can reach (prints a warning)."
+        ),
+    ] = False,
+    trust_anchors: TrustOpt = None,
+    no_default_trust: Annotated[
+        bool, typer.Option("--no-default-trust", help="Do not use the shipped C2PA trust lists.")
+    ] = False,
+    rules: RulesOpt = None,
+    watermarks: Annotated[
+        bool, typer.Option("--watermarks", help="Also decode pixels to look for invisible watermarks.")
+    ] = False,
+    timeout: Annotated[Optional[float], typer.Option("--timeout", help="Seconds allowed per file.")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """A private page on this computer: drop images on it to check them (needs provenance[serve])."""
+    try:
+        from provenance import serve
+    except ImportError as exc:
+        raise _fail(f"serve needs the optional extra: pip install 'provenance[serve]' ({exc})") from None
+    if not 0 <= port <= 65535:
+        raise _fail("--port must be between 0 and 65535")
+    if not max_upload_mb > 0:
+        raise _fail("--max-upload-mb must be positive")
+    loopback = serve.is_loopback(host)
+    if not loopback and not allow_non_loopback:
+        raise _fail(
+            f"refusing to listen on {host}: it is not a loopback address, so other computers could reach the page; "
+            "add --allow-non-loopback if that is what you want"
+        )
+    options, _ = build_options(config, trust_anchors, no_default_trust, rules, False, watermarks, timeout)
+    try:
+        sock = serve.bind(host, port)
+    except OSError as exc:
+        raise _fail(f"cannot listen on {host} port {port}: {exc.strerror or exc}") from None
+    if not loopback:
+        typer.echo(
+            f"provenance serve: WARNING: listening on {host}, reachable from other computers; anyone who has "
+            "the token can upload images to this process. Traffic is not encrypted.",
+            err=True,
+        )
+    serve.run(
+        sock,
+        options,
+        max_upload_bytes=int(max_upload_mb * 1024**2),
+        thumbnails=thumbnails,
+        open_browser=open_browser,
+        non_loopback=not loopback,
+    )
+
+
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: an unexpected failure exits 2, never 1 ("flagged")."""
+    import gc
+
+    try:
+        code = app(standalone_mode=False)
+    except typer.Exit as exc:
+        code = exc.exit_code
+    except KeyboardInterrupt:
+        typer.echo("provenance: interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:
+        # Typer vendors click: recognise its usage errors by shape, not class.
+        show = getattr(exc, "show", None)
+        if callable(show) and isinstance(getattr(exc, "exit_code", None), int):
+            show()
+        elif type(exc).__name__ == "Abort":
+            typer.echo("provenance: interrupted", err=True)
+            sys.exit(130)
+        else:
+            typer.echo(f"provenance: internal error: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(exitcodes.ERROR)
+    gc.freeze()  # skip the collector's work at interpreter exit
+    sys.exit(code if isinstance(code, int) else exitcodes.OK)
 
 
 if __name__ == "__main__":

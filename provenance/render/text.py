@@ -33,30 +33,30 @@ def _credentials_table(credentials: Credentials) -> Table:
     table.add_column(style="bold")
     table.add_column()
     state = credentials.state
-    table.add_row("Content Credentials", Text(state, style=STATE_STYLE.get(state, "")))
+    table.add_row("Content Credentials", _t(state, STATE_STYLE.get(state, "")))
     active = credentials.active
     if active:
-        table.add_row("Signer", active.signer or "unknown")
-        table.add_row("Issuer", active.issuer or "unknown")
-        table.add_row("Signed", active.signing_time or "no trusted time")
-        table.add_row("Claim generator", active.claim_generator or "unknown")
+        table.add_row("Signer", _t(active.signer or "unknown"))
+        table.add_row("Issuer", _t(active.issuer or "unknown"))
+        table.add_row("Signed", _t(active.signing_time or "no trusted time"))
+        table.add_row("Claim generator", _t(active.claim_generator or "unknown"))
     if credentials.trust_list:
-        table.add_row("Trust list", credentials.trust_list)
+        table.add_row("Trust list", _t(credentials.trust_list))
     if credentials.remote_url:
-        table.add_row("Remote manifest", f"{credentials.remote_url} (not fetched)")
+        table.add_row("Remote manifest", _t(f"{credentials.remote_url} (not fetched)"))
     if credentials.error:
-        table.add_row("Error", Text(credentials.error, style="red"))
+        table.add_row("Error", _t(credentials.error, "red"))
     for status in credentials.validation:
         if status.kind == "failure":
             style = "yellow" if status.code == "signingCredential.untrusted" else "red"
-            table.add_row(Text(status.code, style=style), status.meaning)
+            table.add_row(_t(status.code, style), _t(status.meaning))
     for manifest in credentials.manifests:
         for ingredient in manifest.ingredients:
             if ingredient.validation == "invalid":
                 codes = ", ".join(f.code for f in ingredient.failures)
                 table.add_row(
                     Text("ingredient failed", style="red"),
-                    f"{ingredient.title} ({ingredient.relationship}): {codes}",
+                    _t(f"{ingredient.title} ({ingredient.relationship}): {codes}"),
                 )
     return table
 
@@ -72,11 +72,11 @@ def _findings_table(report: Report) -> Table:
         message = finding.message if len(finding.message) <= 240 else finding.message[:237] + "..."
         marker = "*" if finding.rule in report.decisive else ""
         table.add_row(
-            finding.rule + marker,
-            f"{finding.source}: {finding.field}",
-            message,
-            finding.indicates,
-            Text(finding.strength, style=STRENGTH_STYLE.get(finding.strength, "")),
+            _t(finding.rule + marker),
+            _t(f"{finding.source}: {finding.field}"),
+            _t(message),
+            _t(finding.indicates),
+            _t(finding.strength, STRENGTH_STYLE.get(finding.strength, "")),
         )
     return table
 
@@ -84,8 +84,13 @@ def _findings_table(report: Report) -> Table:
 def _manifest_node(tree: Tree, manifest: Manifest, by_label: dict[str, Manifest], seen: set[str]) -> None:
     seen.add(manifest.label)
     node = tree.add(
-        f"[bold]{manifest.label}[/] ({manifest.scope}) signed by {manifest.signer or 'unknown'}"
-        f" · {manifest.claim_generator or 'no claim generator'}"
+        Text.assemble(
+            (printable(manifest.label), "bold"),
+            printable(
+                f" ({manifest.scope}) signed by {manifest.signer or 'unknown'}"
+                f" · {manifest.claim_generator or 'no claim generator'}"
+            ),
+        )
     )
     actions = node.add("actions")
     for action in manifest.actions:
@@ -97,14 +102,14 @@ def _manifest_node(tree: Tree, manifest: Manifest, by_label: dict[str, Manifest]
             )
             if x
         )
-        actions.add(f"{action.action}{f' ({extra})' if extra else ''}")
+        actions.add(_t(f"{action.action}{f' ({extra})' if extra else ''}"))
     for ingredient in manifest.ingredients:
         style = "red" if ingredient.validation == "invalid" else ""
         branch = node.add(
-            Text(f"ingredient {ingredient.title} [{ingredient.relationship}] {ingredient.validation}", style=style)
+            _t(f"ingredient {ingredient.title} [{ingredient.relationship}] {ingredient.validation}", style)
         )
         for failure in ingredient.failures:
-            branch.add(Text(f"{failure.code}: {failure.meaning}", style="red"))
+            branch.add(_t(f"{failure.code}: {failure.meaning}", "red"))
         child = by_label.get(ingredient.manifest or "")
         if child is not None and child.label not in seen:
             _manifest_node(branch, child, by_label, seen)
@@ -129,9 +134,9 @@ def render(report: Report, console: Console, verbose: bool = False) -> None:
     head = Text.assemble(verdict, "  confidence: ", (report.confidence, "bold"))
     if report.media_type:
         head.append(f"   {report.media_type}, {report.size} bytes")
-    parts: list[RenderableType] = [head, Text(report.summary)]
+    parts: list[RenderableType] = [head, _t(report.summary)]
     if report.error:
-        parts.append(Text(f"error ({report.error.kind}): {report.error.message}", style="red"))
+        parts.append(_t(f"error ({report.error.kind}): {report.error.message}", "red"))
     else:
         parts.append(_credentials_table(report.credentials))
         if report.findings:
@@ -139,7 +144,7 @@ def render(report: Report, console: Console, verbose: bool = False) -> None:
         else:
             parts.append(Text("No findings.", style="dim"))
     for issue in report.issues:
-        parts.append(Text(f"note ({issue.kind}, {issue.source}): {issue.message}", style="yellow"))
+        parts.append(_t(f"note ({issue.kind}, {issue.source}): {issue.message}", "yellow"))
     if verbose:
         if report.credentials.manifests:
             parts.append(manifest_tree(report.credentials))
@@ -149,7 +154,7 @@ def render(report: Report, console: Console, verbose: bool = False) -> None:
             raw.add_column("Field")
             raw.add_column("Value", overflow="fold")
             for field in report.raw:
-                raw.add_row(field.source, field.field, field.value[:300])
+                raw.add_row(_t(field.source), _t(field.field), _t(field.value[:300]))
             parts.append(raw)
         parts.append(Text(f"readers: {', '.join(report.readers) or 'none'}; sha256 {report.sha256}", style="dim"))
     console.print(Panel(Group(*parts), title=Text(printable_path(report.path), style="bold"), title_align="left"))
@@ -157,5 +162,16 @@ def render(report: Report, console: Console, verbose: bool = False) -> None:
 
 def printable_path(path: str) -> str:
     """A path as a terminal can show it: undecodable bytes become U+FFFD, controls are escaped."""
-    text = path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+    return printable(path, keep_newlines=False)
+
+
+def printable(value: str, keep_newlines: bool = True) -> str:
+    """Text from a file made safe for a terminal: no escape sequences, no lone surrogates."""
+    text = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    keep = "\n\t" if keep_newlines else ""
+    return "".join(ch if ch.isprintable() or ch in keep else repr(ch)[1:-1] for ch in text)
+
+
+def _t(value: object, style: str = "") -> Text:
+    """Report data as plain text: never parsed as rich markup."""
+    return Text(printable(str(value)), style=style)
