@@ -64,10 +64,10 @@ def _credentials_table(credentials: Credentials) -> Table:
 def _findings_table(report: Report) -> Table:
     table = Table(show_lines=False, expand=True, title_justify="left")
     table.add_column("Rule", no_wrap=True)
-    table.add_column("From", overflow="fold")
-    table.add_column("Finding", overflow="fold", ratio=3)
-    table.add_column("Indicates")
-    table.add_column("Strength")
+    table.add_column("From", overflow="fold", ratio=2)
+    table.add_column("Finding", overflow="fold", ratio=5)
+    table.add_column("Indicates", no_wrap=True)
+    table.add_column("Strength", no_wrap=True)
     for finding in report.findings:
         message = finding.message if len(finding.message) <= 240 else finding.message[:237] + "..."
         marker = "*" if finding.rule in report.decisive else ""
