@@ -13,8 +13,6 @@ import json
 import os
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import png_bytes
 from tests.hostile.conftest import cli
 
