@@ -169,7 +169,12 @@ def judge(
         return Verdict("captured", confidence, summary + note, tuple(dict.fromkeys(f.rule for f in best)))
 
     human = [f for f in findings if f.indicates == "not-ai"]
-    caveat = "" if watermark_checked else " The pixel watermark check was not run (--watermarks)."
+    caveat = (
+        " The invisible-watermark check ran and found no mark; resizing or cropping removes marks,"
+        " so that proves nothing."
+        if watermark_checked
+        else " The pixel watermark check was not run (--watermarks)."
+    )
     if human:
         summary = (
             f"{_sources(human, credentials)} declares non-generative work ({human[0].value.strip()}) and no AI "

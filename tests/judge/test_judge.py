@@ -64,3 +64,9 @@ def test_invalid_credentials_keep_ai_declaration_but_lower_confidence() -> None:
 def test_error_wins() -> None:
     verdict = judge([], Credentials(), ReadIssue("empty", "the file is empty (0 bytes)"))
     assert verdict.verdict == "error" and "empty" in verdict.summary
+
+
+def test_no_evidence_says_whether_the_watermark_check_ran() -> None:
+    ran = judge([], Credentials(), watermark_checked=True)
+    assert ran.verdict == "no-evidence" and "watermark check ran and found no mark" in ran.summary
+    assert "not run" not in ran.summary
