@@ -92,11 +92,12 @@ class Report:
 
     def _declarations(self, label: str) -> list[dict[str, str]]:
         prefix = f"manifest {label} "
-        return [
-            {"rule": f.rule, "indicates": f.indicates, "value": f.value}
-            for f in self.findings
-            if f.source == "c2pa" and f.location.startswith(prefix) and f.indicates in FLAGGED
-        ]
+        out: list[dict[str, str]] = []
+        for f in self.findings:
+            item = {"rule": f.rule, "indicates": f.indicates, "value": f.value}
+            if f.source == "c2pa" and f.location.startswith(prefix) and f.indicates in FLAGGED and item not in out:
+                out.append(item)  # two actions declaring the same source type are one declaration
+        return out
 
     def to_dict(self, verbose: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {

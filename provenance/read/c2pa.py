@@ -130,7 +130,7 @@ def library_version() -> str:
         return "unavailable"
 
 
-_REMOTE_URL = re.compile(r"url\s+(\S+)")
+_REMOTE_URL = re.compile(r"url\s+\(?([^\s()]+)")
 
 
 def read(data: bytes, media_type: str, trust: TrustSettings, limits: Limits) -> tuple[Credentials, ReadResult]:
