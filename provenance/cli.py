@@ -174,6 +174,14 @@ TrustOpt = Annotated[
 ]
 RulesOpt = Annotated[Optional[list[Path]], typer.Option("--rules", help="Folder of extra rule files (repeatable).")]
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="Config file (TOML).")]
+NoDefaultTrustOpt = Annotated[bool, typer.Option("--no-default-trust", help="Do not use the shipped C2PA trust lists.")]
+AllowNetworkOpt = Annotated[
+    bool, typer.Option("--allow-network", help="Allow fetching remote manifests and OCSP (off by default).")
+]
+WatermarksOpt = Annotated[
+    bool, typer.Option("--watermarks", help="Also decode pixels to look for invisible watermarks.")
+]
+TimeoutOpt = Annotated[Optional[float], typer.Option("--timeout", help="Seconds allowed per file.")]
 OutOpt = Annotated[
     Optional[Path], typer.Option("--out", "-o", help="Write the output to this file instead of standard output.")
 ]
@@ -220,18 +228,12 @@ def check(
         ),
     ] = None,
     trust_anchors: TrustOpt = None,
-    no_default_trust: Annotated[
-        bool, typer.Option("--no-default-trust", help="Do not use the shipped C2PA trust lists.")
-    ] = False,
+    no_default_trust: NoDefaultTrustOpt = False,
     rules: RulesOpt = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show the manifest tree and every field.")] = False,
-    allow_network: Annotated[
-        bool, typer.Option("--allow-network", help="Allow fetching remote manifests and OCSP (off by default).")
-    ] = False,
-    watermarks: Annotated[
-        bool, typer.Option("--watermarks", help="Also decode pixels to look for invisible watermarks.")
-    ] = False,
-    timeout: Annotated[Optional[float], typer.Option("--timeout", help="Seconds allowed per file.")] = None,
+    allow_network: AllowNetworkOpt = False,
+    watermarks: WatermarksOpt = False,
+    timeout: TimeoutOpt = None,
     jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", help="Worker processes (default: all cores).")] = None,
     config: ConfigOpt = None,
     out: OutOpt = None,
@@ -333,21 +335,15 @@ def scan(
         Optional[str], typer.Option("--files-from", help="Read paths from this list file, or - for stdin.")
     ] = None,
     null: Annotated[bool, typer.Option("-0", "--null", help="The --files-from list is NUL-separated.")] = False,
-    timeout: Annotated[Optional[float], typer.Option("--timeout", help="Seconds allowed per file.")] = None,
+    timeout: TimeoutOpt = None,
     summary_json: Annotated[
         Optional[Path], typer.Option("--summary-json", help="Also write the summary as JSON here.")
     ] = None,
     trust_anchors: TrustOpt = None,
-    no_default_trust: Annotated[
-        bool, typer.Option("--no-default-trust", help="Do not use the shipped C2PA trust lists.")
-    ] = False,
+    no_default_trust: NoDefaultTrustOpt = False,
     rules: RulesOpt = None,
-    allow_network: Annotated[
-        bool, typer.Option("--allow-network", help="Allow fetching remote manifests and OCSP (off by default).")
-    ] = False,
-    watermarks: Annotated[
-        bool, typer.Option("--watermarks", help="Also decode pixels to look for invisible watermarks.")
-    ] = False,
+    allow_network: AllowNetworkOpt = False,
+    watermarks: WatermarksOpt = False,
     config: ConfigOpt = None,
 ) -> None:
     """Check many files, streaming one record per file as each finishes; resumable.
@@ -448,14 +444,10 @@ def serve_page(
         ),
     ] = False,
     trust_anchors: TrustOpt = None,
-    no_default_trust: Annotated[
-        bool, typer.Option("--no-default-trust", help="Do not use the shipped C2PA trust lists.")
-    ] = False,
+    no_default_trust: NoDefaultTrustOpt = False,
     rules: RulesOpt = None,
-    watermarks: Annotated[
-        bool, typer.Option("--watermarks", help="Also decode pixels to look for invisible watermarks.")
-    ] = False,
-    timeout: Annotated[Optional[float], typer.Option("--timeout", help="Seconds allowed per file.")] = None,
+    watermarks: WatermarksOpt = False,
+    timeout: TimeoutOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """A private page on this computer: drop images on it to check them (needs provenance[serve])."""
