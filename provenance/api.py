@@ -11,12 +11,14 @@ import errno
 import hashlib
 import os
 import stat
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 from provenance import __version__
-from provenance.evidence import Evidence, ReadIssue
+from provenance.evidence import Evidence, RawField, ReadIssue
 from provenance.judge import judge
 from provenance.limits import DEFAULT_LIMITS, Limits
 from provenance.match import Rule, RuleSet, load_rules, match
@@ -106,24 +108,28 @@ def check_bytes(data: bytes, name: str = "-", options: Options | None = None) ->
 MAX_ITEMS_PER_SOURCE = 4096
 MAX_ISSUES = 100
 
+_T = TypeVar("_T", Evidence, RawField)
+
+
+def _cap_by_source(items: Iterable[_T]) -> tuple[list[_T], dict[str, int]]:
+    """Keep at most MAX_ITEMS_PER_SOURCE items of each source; count the rest by source."""
+    kept: dict[str, int] = {}
+    dropped: dict[str, int] = {}
+    out: list[_T] = []
+    for item in items:
+        source = item.source
+        if kept.get(source, 0) < MAX_ITEMS_PER_SOURCE:
+            kept[source] = kept.get(source, 0) + 1
+            out.append(item)
+        else:
+            dropped[source] = dropped.get(source, 0) + 1
+    return out, dropped
+
 
 def _bounded(extracted: Extracted) -> Extracted:
     """Cap the evidence, raw fields and issues of one file; say what was dropped."""
-    kept: dict[str, int] = {}
-    dropped: dict[str, int] = {}
-    evidence = []
-    for ev in extracted.evidence:
-        if kept.get(ev.source, 0) < MAX_ITEMS_PER_SOURCE:
-            kept[ev.source] = kept.get(ev.source, 0) + 1
-            evidence.append(ev)
-        else:
-            dropped[ev.source] = dropped.get(ev.source, 0) + 1
-    shown: dict[str, int] = {}
-    raw = []
-    for item in extracted.raw:
-        if shown.get(item.source, 0) < MAX_ITEMS_PER_SOURCE:
-            shown[item.source] = shown.get(item.source, 0) + 1
-            raw.append(item)
+    evidence, dropped = _cap_by_source(extracted.evidence)
+    raw, _ = _cap_by_source(extracted.raw)
     if not dropped and len(raw) == len(extracted.raw) and len(extracted.issues) <= MAX_ISSUES:
         return extracted
     issues = list(extracted.issues[:MAX_ISSUES])
