@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import io
 import logging
+import struct
+from dataclasses import dataclass
 from typing import Any
 
 from provenance.evidence import Evidence, RawField, ReadIssue, ReadResult
@@ -97,25 +99,16 @@ MAX_READ_CALLS = 50_000
 MAX_READ_BYTES = 4 * 1024**2
 
 
-def _long_user_comment(blob: bytes, tag: Any, limits: Limits) -> str:
-    """A UserComment of 1000 bytes or more, read from the block itself.
-
-    exifread keeps no values for such a field, so a generator's parameters
-    (a long prompt in UTF-16) would be lost. Offsets count from the TIFF
-    header, which starts the block in every format but a whole HEIF file.
-    """
-    start, length = getattr(tag, "field_offset", None), getattr(tag, "field_length", None)
-    if not blob.startswith((b"II*\x00", b"MM\x00*")) or not isinstance(start, int) or not isinstance(length, int):
-        return ""
-    return decode_user_comment(blob[start : start + min(max(length, 0), limits.max_text_bytes)])
-
-
 class _WorkLimit(Exception):
     """Raised through exifread once it has used up :data:`MAX_READ_CALLS` or :data:`MAX_READ_BYTES`."""
 
 
 class _BudgetedBytes(io.BytesIO):
-    """A byte stream that stops exifread once it has done too much work."""
+    """A byte stream that stops exifread once it has done too much work.
+
+    Counting every read costs as much as exifread's own work on a normal
+    file, so it is used only where :func:`_plan` cannot bound that work.
+    """
 
     def __init__(self, blob: bytes, budget: list[int]) -> None:
         super().__init__(blob)
@@ -130,10 +123,113 @@ class _BudgetedBytes(io.BytesIO):
         return out
 
 
-def read(blobs: list[bytes], limits: Limits) -> ReadResult:
-    """Read each EXIF blob (a TIFF structure, or a whole TIFF/HEIF file)."""
+#: Bytes per value of each TIFF field type.
+_TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4}
+#: Tags whose value is the offset of another IFD (Exif, GPS, Interoperability).
+_POINTERS = frozenset({0x8769, 0x8825, 0xA005})
+_EXIF_IFD = 0x8769
+_USER_COMMENT = 0x9286
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What a walk of a TIFF structure's IFDs found before exifread runs."""
+
+    reads: int  # an upper bound on exifread's read calls (details off)
+    text_bytes: int  # an upper bound on the bytes of the ASCII values it reads
+    user_comment: bytes | None  # the Exif IFD's UserComment, raw
+    revisited: bool  # some IFD is reached twice: exifread would read it again each time
+
+
+def _plan(blob: bytes, limits: Limits) -> _Plan | None:
+    """Walk the IFDs of a TIFF structure once, as exifread will; ``None`` if ``blob`` is not one.
+
+    Every IFD is visited once (a second way into one is noted, not
+    followed). The bound counts a read per entry field and per value of
+    fewer than 1000 (exifread reads longer non-text values not at all), and
+    every ASCII value whole.
+    """
+    if blob[:4] not in (b"II*\x00", b"MM\x00*") or len(blob) < 8:
+        return None
+    endian = "<" if blob[0] == 0x49 else ">"
+    entry_format = struct.Struct(endian + "HHII")
+    short, long = struct.Struct(endian + "H"), struct.Struct(endian + "I")
+    size = len(blob)
+    reads = text = 0
+    revisited = False
+    user_comment: bytes | None = None
+    seen: set[int] = set()
+    queue: list[tuple[int, bool]] = []  # (offset, is the Exif IFD)
+    chain = long.unpack_from(blob, 4)[0]
+    while chain and chain + 2 <= size and chain not in seen:  # IFD0, IFD1, ...
+        seen.add(chain)
+        queue.append((chain, False))
+        (count,) = short.unpack_from(blob, chain)
+        after = chain + 2 + 12 * count
+        chain = long.unpack_from(blob, after)[0] if after + 4 <= size else 0
+    while queue:
+        ifd, is_exif = queue.pop()
+        if ifd + 2 > size:
+            continue
+        (count,) = short.unpack_from(blob, ifd)
+        reads += 2 + 3 * count  # the count; tag, type and count of each entry (read past the end too)
+        if reads > MAX_READ_CALLS:  # the walk itself stays cheap: leave the rest to the budget
+            return _Plan(reads, text, user_comment, revisited)
+        for entry in range(ifd + 2, min(ifd + 2 + 12 * count, size - 11), 12):
+            tag, typ, values, value = entry_format.unpack_from(blob, entry)
+            width = _TYPE_SIZES.get(typ)
+            if width is None:
+                continue
+            inline = values * width <= 4
+            if typ == 2:
+                reads += 2
+                text += min(values, size)
+            elif values < 1000:
+                reads += 1 + values * (2 if typ in (5, 10) else 1)
+            if tag in _POINTERS and values:
+                target = _first_offset(blob, typ, entry + 8 if inline else value, short, long)
+                if target is None or target in seen:
+                    revisited = True
+                else:
+                    seen.add(target)
+                    queue.append((target, tag == _EXIF_IFD))
+            elif tag == _USER_COMMENT and is_exif and user_comment is None and values:
+                start = entry + 8 if inline else value
+                user_comment = blob[start : start + min(values * width, limits.max_text_bytes)]
+    return _Plan(reads, text, user_comment, revisited)
+
+
+def _first_offset(blob: bytes, typ: int, at: int, short: struct.Struct, long: struct.Struct) -> int | None:
+    """The first value of a pointer entry whose values start at ``at`` (``None``: not an offset)."""
+    if typ in (4, 13) and at + 4 <= len(blob):
+        return int(long.unpack_from(blob, at)[0])
+    if typ == 3 and at + 2 <= len(blob):
+        return int(short.unpack_from(blob, at)[0])
+    return None
+
+
+def _exifread_tags(blob: bytes, budget: list[int], plan: _Plan | None) -> dict[str, Any]:
+    """exifread's tags of one block; only blocks whose work is unbounded pay for the budget."""
     import exifread
 
+    if plan is None:
+        # Not a bare TIFF structure (a whole HEIF file): exifread finds the
+        # EXIF itself, UserComment included (details=True), within the budget.
+        stream: io.BytesIO = _BudgetedBytes(blob, budget)
+        return dict(exifread.process_file(stream, details=True, extract_thumbnail=False, truncate_tags=False))
+    # details=False: no maker notes (never shown) and no UserComment (taken
+    # from the plan instead, at any length).
+    if plan.revisited or plan.reads > budget[0] or plan.text_bytes > budget[1]:
+        stream = _BudgetedBytes(blob, budget)
+    else:
+        budget[0] -= plan.reads
+        budget[1] -= plan.text_bytes
+        stream = io.BytesIO(blob)
+    return dict(exifread.process_file(stream, details=False, extract_thumbnail=False, truncate_tags=False))
+
+
+def read(blobs: list[bytes], limits: Limits) -> ReadResult:
+    """Read each EXIF blob (a TIFF structure, or a whole TIFF/HEIF file)."""
     evidence: list[Evidence] = []
     raw: list[RawField] = []
     issues: list[ReadIssue] = []
@@ -141,17 +237,17 @@ def read(blobs: list[bytes], limits: Limits) -> ReadResult:
     budget = [MAX_READ_CALLS, MAX_READ_BYTES]
     for index, blob in enumerate(blobs):
         where = "EXIF" if len(blobs) == 1 else f"EXIF block {index + 1}"
+        plan = _plan(blob, limits)
+        stop = False
         try:
-            # details=True: with details=False exifread drops UserComment, where
-            # generator UIs store their parameters.
-            stream = _BudgetedBytes(blob, budget)
-            tags = exifread.process_file(stream, details=True, extract_thumbnail=False, truncate_tags=False)
+            tags = _exifread_tags(blob, budget, plan)
         except _WorkLimit as exc:
             issues.append(ReadIssue("limit-exceeded", f"{where}: {exc}; the rest of the EXIF skipped", SOURCE))
-            break
+            tags, stop = {}, True
         except Exception as exc:  # exifread raises many kinds on bad input
             issues.append(ReadIssue("malformed", f"{where} could not be read: {type(exc).__name__}: {exc}", SOURCE))
-            continue
+            tags = {}
+        fields: list[tuple[str, str, str]] = []  # (IFD, name, text)
         for key, tag in tags.items():
             if key.startswith(_SKIP_PREFIXES):
                 continue
@@ -159,13 +255,16 @@ def read(blobs: list[bytes], limits: Limits) -> ReadResult:
             if not name:
                 continue
             try:
-                text = _tag_text(name, tag)
-                if name == "UserComment" and not text:
-                    text = _long_user_comment(blob, tag, limits)
+                fields.append((ifd, name, _tag_text(name, tag)))
             except Exception:  # a tag exifread built but cannot print
                 continue
+        if plan is not None and plan.user_comment is not None:
+            fields.append(("EXIF", "UserComment", decode_user_comment(plan.user_comment)))
+        for ifd, name, text in fields:
             shown = text[: limits.max_value_chars]
             raw.append(RawField(SOURCE, name, shown[:512]))
             if name in EVIDENCE_TAGS and shown:
                 evidence.append(Evidence(SOURCE, name, shown, f"{where} {ifd} IFD", data=parse_json(text) or text))
+        if stop:
+            break
     return ReadResult(tuple(evidence), tuple(issues), tuple(raw))

@@ -396,6 +396,26 @@ def test_exif_pointer_fanout_in_tiff() -> None:
     assert elapsed < 5
 
 
+def test_exif_pointers_to_many_distinct_directories() -> None:
+    """4000 GPSInfo pointers, each to a different offset of a run of 0xFF: 4000 "IFDs" of 65535 entries.
+
+    No directory is reached twice, so only the bound on the walk before
+    exifread (and then the read budget) keeps this from 260 million entries.
+    """
+    pointers = 4000
+    junk_at = 8 + 2 + 12 * (pointers + 1) + 4
+    ifd0 = struct.pack("<HHII", 273, 4, 1, 8)
+    ifd0 += b"".join(struct.pack("<HHII", 0x8825, 4, 1, junk_at + 2 * i) for i in range(pointers))
+    tiff = b"II*\x00" + struct.pack("<IH", 8, pointers + 1) + ifd0 + bytes(4) + b"\xff" * (2 * pointers + 12 * 65535)
+    for data, name in (
+        (tiff, "distinct.tiff"),
+        (jpeg_with(jpeg_segment(0xE1, b"Exif\x00\x00" + tiff[:65000])), "d.jpg"),
+    ):
+        report, elapsed, _ = measure(data, name, memory=False)
+        assert report.error is None or report.error.kind != "internal-error"
+        assert elapsed < 5
+
+
 def test_exif_strings_cannot_multiply_memory() -> None:
     """4000 ASCII tags each pointing at the same 400 kB of text (no NUL) in a TIFF."""
     count = 4000

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import struct
+
 import pytest
 
 from provenance.limits import DEFAULT_LIMITS
+from provenance.read import exif as exif_reader
 from provenance.read.exif import decode_user_comment
 from provenance.read.xmp import XmpError, parse
 from tests.conftest import xmp_packet
@@ -67,3 +70,36 @@ def test_malformed_xml_is_an_issue_not_a_crash() -> None:
 )
 def test_user_comment_charsets(raw: bytes, text: str) -> None:
     assert decode_user_comment(raw) == text
+
+
+def _tiff(ifd0: list[tuple[int, int, int, int]], extra: bytes = b"") -> bytes:
+    """A little-endian TIFF structure: IFD0 at 8 with these (tag, type, count, value) entries, then ``extra``."""
+    body = struct.pack("<H", len(ifd0)) + b"".join(struct.pack("<HHII", *e) for e in ifd0) + bytes(4)
+    return b"II*\x00" + struct.pack("<I", 8) + body + extra
+
+
+def test_exif_walk_bounds_the_work_and_finds_the_user_comment() -> None:
+    """The walk before exifread: a plain block is read without the per-read budget, UserComment at any length."""
+    comment = b"UNICODE\x00" + ("Steps: 20, Sampler: Euler a " * 200).encode("utf-16-be")
+    exif_at = 8 + 2 + 12 * 2 + 4
+    exif_ifd = struct.pack("<H", 1) + struct.pack("<HHII", 0x9286, 7, len(comment), exif_at + 2 + 12 + 4) + bytes(4)
+    blob = _tiff([(0x010F, 2, 4, int.from_bytes(b"Cam\x00", "little")), (0x8769, 4, 1, exif_at)], exif_ifd + comment)
+    plan = exif_reader._plan(blob, DEFAULT_LIMITS)
+    assert plan is not None and not plan.revisited
+    assert plan.user_comment == comment
+    assert 0 < plan.reads < 100
+    result = exif_reader.read([blob], DEFAULT_LIMITS)
+    found = {e.field: e.value for e in result.evidence}
+    assert found["Make"] == "Cam"
+    assert found["UserComment"].startswith("Steps: 20, Sampler: Euler a")
+    assert len(found["UserComment"]) > 1000
+
+
+def test_exif_walk_sends_revisited_directories_to_the_budget() -> None:
+    """Two pointers at one IFD: exifread would read it twice, so the reads are counted one by one."""
+    gps_at = 8 + 2 + 12 * 2 + 4
+    gps = struct.pack("<H", 1) + struct.pack("<HHII", 1, 2, 2, int.from_bytes(b"N\x00", "little")) + bytes(4)
+    blob = _tiff([(0x8825, 4, 1, gps_at), (0x8825, 4, 1, gps_at)], gps)
+    plan = exif_reader._plan(blob, DEFAULT_LIMITS)
+    assert plan is not None and plan.revisited
+    assert exif_reader._plan(b"\x00\x00\x00\x0cftypheic" + bytes(20), DEFAULT_LIMITS) is None
