@@ -21,7 +21,7 @@ from provenance import __version__
 from provenance.evidence import Evidence, RawField, ReadIssue
 from provenance.judge import judge
 from provenance.limits import DEFAULT_LIMITS, Limits
-from provenance.match import Rule, RuleSet, load_rules, match
+from provenance.match import RuleSet, load_rules, match
 from provenance.read import Extracted, ReadOptions, read
 from provenance.read.c2pa import TrustList, TrustSettings, default_trust_lists, user_trust_list
 from provenance.report import Report, ReportError
@@ -73,12 +73,15 @@ def make_options(
 
 def check_bytes(data: bytes, name: str = "-", options: Options | None = None) -> Report:
     """Check one image held in memory; ``name`` is used for the report and extension checks."""
-    options = options or Options()
+    return _check_bytes(data, name, options or Options(), None)
+
+
+def _check_bytes(data: bytes, name: str, options: Options, mtime: float | None) -> Report:
     rules = options.rules or _builtin_rules()
     digest = hashlib.sha256(data).hexdigest()
     try:
         extracted = _bounded(read(data, name, ReadOptions(options.trust, options.limits, options.watermarks)))
-        findings = match(extracted.evidence, _candidates(rules, extracted.evidence))
+        findings = match(extracted.evidence, rules)
         verdict = judge(findings, extracted.credentials, extracted.fatal, "watermark" in extracted.readers)
     except Exception as exc:  # a reader or rule bug must not stop a batch
         return _error(name, "internal-error", f"{type(exc).__name__}: {exc}", len(data), digest, rules)
@@ -99,6 +102,7 @@ def check_bytes(data: bytes, name: str = "-", options: Options | None = None) ->
         raw=extracted.raw,
         tool_version=__version__,
         rules_digest=rules.digest,
+        mtime=mtime,
     )
 
 
@@ -201,20 +205,23 @@ def check(path: str | os.PathLike[str], options: Options | None = None) -> Repor
                 digest.hexdigest(),
                 rules,
             )
-        with os.fdopen(os.dup(fd), "rb") as fh:
-            data = fh.read()
+        data = _read_all(fd, opened.st_size)
     except OSError as exc:
         return _error(name, _os_kind(exc), f"cannot read the file: {exc.strerror or exc}", info.st_size, None, rules)
     finally:
         os.close(fd)
-    report = check_bytes(data, name, options)
-    return _with_mtime(report, info.st_mtime)
+    return _check_bytes(data, name, options, info.st_mtime)
 
 
-def _with_mtime(report: Report, mtime: float) -> Report:
-    from dataclasses import replace
-
-    return replace(report, mtime=mtime)
+def _read_all(fd: int, size: int) -> bytes:
+    """Everything in ``fd``: one read of the size ``fstat`` gave, then to the end (the file may have grown)."""
+    first = os.read(fd, size + 1)
+    if not first:
+        return first
+    parts = [first]
+    while block := os.read(fd, 1 << 20):
+        parts.append(block)
+    return first if len(parts) == 1 else b"".join(parts)
 
 
 def _os_kind(exc: OSError) -> str:
@@ -223,42 +230,3 @@ def _os_kind(exc: OSError) -> str:
     if exc.errno == errno.ENOENT:
         return "not-found"
     return "unreadable"
-
-
-# Per rule set (keyed by the identity of its rules tuple, which the entry
-# keeps alive): (source, field) -> indices of the rules whose ``where``
-# accepts that source and field.
-_CANDIDATES: dict[int, tuple[tuple[Rule, ...], dict[tuple[str, str], tuple[int, ...]]]] = {}
-
-
-def _candidates(rules: RuleSet, evidence: tuple[Evidence, ...]) -> RuleSet:
-    """The rules that can match some of ``evidence``, in their order (for speed only).
-
-    ``match`` tries every rule on every item, and a rule whose ``where``
-    rejects an item never matches it. ``Where.accepts`` looks only at the
-    item's source and field, so the rules that pass it are worked out once
-    per (source, field) and cached; ``match`` then returns exactly the
-    findings it would with the whole set (tests/cli/test_scan.py checks
-    this over the samples), at a fraction of the cost.
-    """
-    entry = _CANDIDATES.get(id(rules.rules))
-    if entry is None or entry[0] is not rules.rules:
-        if len(_CANDIDATES) >= 8:
-            _CANDIDATES.clear()
-        entry = _CANDIDATES[id(rules.rules)] = (rules.rules, {})
-    cache = entry[1]
-    if len(cache) > 8192:  # field names come from files: keep the cache bounded
-        cache.clear()
-    wanted: set[int] = set()
-    for ev in evidence:
-        key = (ev.source, ev.field)
-        hit = cache.get(key)
-        if hit is None:
-            probe = Evidence(ev.source, ev.field, "")
-            hit = cache[key] = tuple(
-                i for i, rule in enumerate(rules.rules) if any(w.accepts(probe) for w in rule.where)
-            )
-        wanted.update(hit)
-    if len(wanted) == len(rules.rules):
-        return rules
-    return RuleSet(tuple(rules.rules[i] for i in sorted(wanted)), rules.digest)

@@ -14,7 +14,6 @@ import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -170,7 +169,7 @@ class RuleSet:
 
 def builtin_rules_dir() -> Path:
     """The shipped rules: inside the installed package, or the source tree's."""
-    packaged = Path(str(resources.files("provenance"))) / "rules"
+    packaged = Path(__file__).resolve().parent / "rules"
     if packaged.is_dir():
         return packaged
     return Path(__file__).resolve().parent.parent / "rules"
@@ -393,8 +392,11 @@ def _text_of(ev: Evidence) -> str:
 
 def matches(rule: Rule, ev: Evidence) -> bool:
     """Whether ``rule`` matches one piece of evidence."""
-    if not any(w.accepts(ev) for w in rule.where):
-        return False
+    return any(w.accepts(ev) for w in rule.where) and _value_matches(rule, ev)
+
+
+def _value_matches(rule: Rule, ev: Evidence) -> bool:
+    """Whether ``rule`` matches ``ev``, whose source and field one of its ``where`` accepts."""
     if rule.scopes and ev.scope not in rule.scopes:
         return False
     m = rule.match
@@ -489,13 +491,36 @@ def _finding(rule: Rule, ev: Evidence) -> Finding:
     )
 
 
+# Per rule set (keyed by the identity of its rules tuple, which the entry
+# keeps alive): (source, field) -> the rules, in order, with a ``where``
+# that accepts it. ``Where.accepts`` looks at nothing else, so each rule's
+# ``where`` is tried once per field name rather than once per item.
+_BY_FIELD: dict[int, tuple[tuple[Rule, ...], dict[tuple[str, str], tuple[Rule, ...]]]] = {}
+
+
+def _rules_by_field(rules: RuleSet) -> dict[tuple[str, str], tuple[Rule, ...]]:
+    entry = _BY_FIELD.get(id(rules.rules))
+    if entry is None or entry[0] is not rules.rules:
+        if len(_BY_FIELD) >= 8:
+            _BY_FIELD.clear()
+        entry = _BY_FIELD[id(rules.rules)] = (rules.rules, {})
+    if len(entry[1]) > 8192:  # field names come from files: keep the index bounded
+        entry[1].clear()
+    return entry[1]
+
+
 def match(evidence: Iterable[Evidence], rules: RuleSet) -> tuple[Finding, ...]:
     """Every (rule, evidence) match as a finding, plus cross-checks."""
     findings: list[Finding] = []
     seen: set[tuple[str, str, str, str]] = set()
+    by_field = _rules_by_field(rules)
     for ev in evidence:
-        for rule in rules.rules:
-            if matches(rule, ev):
+        where = (ev.source, ev.field)
+        candidates = by_field.get(where)
+        if candidates is None:
+            candidates = by_field[where] = tuple(r for r in rules.rules if any(w.accepts(ev) for w in r.where))
+        for rule in candidates:
+            if _value_matches(rule, ev):
                 key = (rule.id, ev.field, ev.value, ev.location)
                 if key not in seen:
                     seen.add(key)
