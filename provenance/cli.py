@@ -93,7 +93,7 @@ def build_options(
     watermarks: bool,
     timeout: float | None,
 ) -> tuple[Any, dict[str, Any]]:
-    from provenance.api import make_options
+    from provenance.api import make_options, prepare
     from provenance.limits import DEFAULT_LIMITS
     from provenance.match import RuleError
 
@@ -122,7 +122,23 @@ def build_options(
         raise _fail(f"bad rule file: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise _fail(str(exc)) from None
+    prepare(options)
+    _collect_from_now_on()
     return options, conf
+
+
+def _collect_from_now_on() -> None:
+    """Switch the garbage collector back on if the entry point turned it off.
+
+    What start-up made (modules, rules, trust lists) is frozen first: it
+    lives until exit, and the collector need not walk it again, nor worker
+    processes copy its pages by touching it.
+    """
+    import gc
+
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
 
 
 def tasks_for(paths: list[str], max_bytes: int) -> tuple[list[Any], list[tuple[int, Any]]]:
