@@ -7,7 +7,6 @@ every renderer (text, JSON, JSONL, CSV, HTML) starts from a :class:`Report`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ SCHEMA_VERSION = 1
 
 def schema_path() -> Path:
     """The JSON Schema of :meth:`Report.to_dict`: shipped in the wheel, or the source tree's."""
-    packaged = Path(str(resources.files("provenance"))) / "schema" / "report.schema.json"
+    packaged = Path(__file__).resolve().parent / "schema" / "report.schema.json"
     if packaged.is_file():
         return packaged
     return Path(__file__).resolve().parent.parent / "schema" / "report.schema.json"

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from provenance.evidence import (
@@ -60,7 +60,7 @@ class TrustSettings:
 
 
 def _shipped(name: str) -> str:
-    return resources.files("provenance").joinpath("trust", name).read_text(encoding="utf-8")
+    return (Path(__file__).resolve().parent.parent / "trust" / name).read_text(encoding="utf-8")
 
 
 def _list_date(json_name: str) -> str:
