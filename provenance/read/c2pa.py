@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -119,6 +120,12 @@ def _context(lists: tuple[TrustList, ...], allow_network: bool) -> Any:
     import c2pa
 
     return c2pa.Context(settings=c2pa.Settings.from_dict(_settings(lists, allow_network)))
+
+
+# c2pa-python refuses a Context made by another process ("Context is not
+# valid", which would read as a bad manifest): a process forked after one was
+# made, a batch worker say, makes its own.
+os.register_at_fork(after_in_child=_context.cache_clear)
 
 
 def library_version() -> str:

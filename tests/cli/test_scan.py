@@ -361,3 +361,19 @@ def test_killed_workers_lose_and_repeat_nothing(corpus: Path) -> None:
     assert sorted(r["path"] for r in reports) == sorted(files)
     assert any(r["error"] and r["error"]["kind"] == "timeout" for r in reports)
     assert b": timeout: checking took longer than" in result.stderr
+
+
+def test_workers_forked_after_a_check_still_validate_credentials() -> None:
+    """c2pa-python refuses a Context made in another process: a pool forked after this
+    process has checked a signed file must not report that file's credentials as invalid."""
+    from provenance.api import Options, check
+    from provenance.batch import LocalPool, Task
+    from tests.conftest import SAMPLES
+
+    signed = SAMPLES / "c2pa_ai_created.jpg"
+    options = Options()
+    here = check(signed, options)
+    assert here.credentials.state == "valid"
+    (_, there), *_ = list(LocalPool(options, jobs=1).run([Task(0, str(signed))]))
+    assert there.credentials.state == here.credentials.state
+    assert there.issues == here.issues
