@@ -35,6 +35,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+import pickle
 import queue
 import select
 import sys
@@ -78,6 +79,12 @@ def check_task(task: Task, options: Options) -> Report:
     return check(task.path, options)
 
 
+def _dumps(message: Any) -> bytes:
+    # Plain pickle: Connection.send builds a ForkingPickler (with its reducer
+    # table) for every message, several times the cost of these small ones.
+    return pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
+
+
 def _identity(report: Report) -> Report:
     return report
 
@@ -89,7 +96,7 @@ def _worker(conn: Connection, options: Options, finish: Callable[[Report], Any])
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     while True:
         try:
-            message = conn.recv()  # a list of (index, path, data), or None to stop
+            message = pickle.loads(conn.recv_bytes())  # a list of (index, path, data), or None to stop
         except (EOFError, OSError):
             return
         if message is None:
@@ -104,7 +111,7 @@ def _worker(conn: Connection, options: Options, finish: Callable[[Report], Any])
             except Exception as exc:
                 result = finish(failed(path, "internal-error", f"{type(exc).__name__}: {exc}"))
             try:
-                conn.send((index, result))  # one message a file: the parent times each file
+                conn.send_bytes(_dumps((index, result)))  # one message a file: the parent times each file
             except (BrokenPipeError, OSError):
                 return
 
@@ -309,7 +316,7 @@ class LocalPool:
             if kill:
                 slot.process.kill()
             else:
-                slot.conn.send(None)
+                slot.conn.send_bytes(_dumps(None))
         except (BrokenPipeError, OSError):
             pass
         slot.process.join(timeout=None if kill else 2)
@@ -392,7 +399,7 @@ class LocalPool:
                     head = slot.queue[0]
                     if i in ready:
                         try:
-                            index, result = slot.conn.recv()
+                            index, result = pickle.loads(slot.conn.recv_bytes())
                         except (EOFError, OSError):
                             code = slot.process.exitcode
                             lose(i)
@@ -446,7 +453,7 @@ class LocalPool:
         if not batch:
             return
         try:
-            slot.conn.send([(t.index, t.path, t.data) for t in batch])
+            slot.conn.send_bytes(_dumps([(t.index, t.path, t.data) for t in batch]))
         except (BrokenPipeError, OSError):
             for task in reversed(batch):
                 putback(task)
