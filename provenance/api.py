@@ -43,11 +43,16 @@ class Options:
     verbose: bool = False
 
 
-def prepare(options: Options) -> None:
-    """Do now what the first check would do (load the rules), so that worker
-    processes forked afterwards share it instead of each doing it again."""
+def prepare(options: Options, readers: bool = False) -> None:
+    """Do now what the first check would do (load the rules and, with
+    ``readers``, the readers' libraries), so that worker processes forked
+    afterwards share it instead of each doing it again."""
     if options.rules is None:
         _builtin_rules()
+    if readers:
+        from provenance.read import preload
+
+        preload()
 
 
 def make_options(

