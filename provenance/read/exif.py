@@ -9,7 +9,6 @@ generator UIs write.
 from __future__ import annotations
 
 import io
-import logging
 import struct
 from dataclasses import dataclass
 from typing import Any
@@ -233,6 +232,8 @@ def read(blobs: list[bytes], limits: Limits) -> ReadResult:
     evidence: list[Evidence] = []
     raw: list[RawField] = []
     issues: list[ReadIssue] = []
+    import logging  # exifread loads it anyway; a file without EXIF need not
+
     logging.getLogger("exifread").setLevel(logging.CRITICAL)
     budget = [MAX_READ_CALLS, MAX_READ_BYTES]
     for index, blob in enumerate(blobs):

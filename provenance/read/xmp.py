@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from xml.etree.ElementTree import Element
+from typing import TYPE_CHECKING
 
 from provenance.evidence import Evidence, RawField, ReadIssue, ReadResult
 from provenance.limits import Limits
 from provenance.read.jsontext import parse_json
+
+if TYPE_CHECKING:  # the XML libraries load only when a file has XMP
+    from xml.etree.ElementTree import Element
 
 SOURCE = "xmp"
 
