@@ -137,6 +137,12 @@ def _cap_by_source(items: Iterable[_T]) -> tuple[list[_T], dict[str, int]]:
 
 def _bounded(extracted: Extracted) -> Extracted:
     """Cap the evidence, raw fields and issues of one file; say what was dropped."""
+    if (
+        len(extracted.evidence) <= MAX_ITEMS_PER_SOURCE
+        and len(extracted.raw) <= MAX_ITEMS_PER_SOURCE
+        and len(extracted.issues) <= MAX_ISSUES
+    ):
+        return extracted  # no source can be over the cap: the usual case, at no cost
     evidence, dropped = _cap_by_source(extracted.evidence)
     raw, _ = _cap_by_source(extracted.raw)
     if not dropped and len(raw) == len(extracted.raw) and len(extracted.issues) <= MAX_ISSUES:
