@@ -10,6 +10,7 @@ rule id, strength and reference onto each finding.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping
@@ -19,10 +20,17 @@ from typing import Any
 
 from provenance.evidence import SOURCES, Evidence
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
+#: A rules folder may hold this cache of its TOML files, parsed; see :func:`write_snapshot`.
+SNAPSHOT = "snapshot.json"
+
+
+def _tomllib() -> Any:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python 3.10 only
+        import tomli as tomllib
+    return tomllib
+
 
 #: What a finding can indicate. ``not-ai`` is a declaration of human or
 #: non-generative work; ``info`` is context that points neither way.
@@ -179,17 +187,42 @@ def _rule_lines(text: str) -> list[int]:
     return [n for n, line in enumerate(text.splitlines(), start=1) if line.strip().startswith("[[rule]]")]
 
 
-def load_file(path: Path) -> list[Rule]:
-    """Load and validate one rule file; raise :class:`RuleError` on any problem."""
+def _parse_toml(path: Path, text: str) -> tuple[dict[str, Any], list[int]]:
+    tomllib = _tomllib()
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RuleError(f"{path}: cannot read: {exc}") from None
-    try:
-        doc = tomllib.loads(text)
+        return tomllib.loads(text), _rule_lines(text)
     except tomllib.TOMLDecodeError as exc:
         raise RuleError(f"{path}: not valid TOML: {exc}") from None
-    lines = _rule_lines(text)
+
+
+def _read_snapshot(directory: Path) -> dict[str, Any]:
+    """The folder's parsed-rules cache, or nothing if it has none (or a broken one)."""
+    try:
+        data = json.loads((directory / SNAPSHOT).read_bytes())
+    except (OSError, ValueError):
+        return {}
+    files = data.get("files") if isinstance(data, dict) and data.get("version") == 1 else None
+    return files if isinstance(files, dict) else {}
+
+
+def load_file(path: Path, snapshot: Mapping[str, Any] | None = None, raw: bytes | None = None) -> list[Rule]:
+    """Load and validate one rule file; raise :class:`RuleError` on any problem.
+
+    ``snapshot`` (a folder's :data:`SNAPSHOT`) gives the parsed TOML of the
+    file when its entry was made from exactly these bytes: parsing TOML is
+    most of the cost of loading the rules, and every start pays it. Either
+    way the rules are validated and built the same.
+    """
+    try:
+        raw = path.read_bytes() if raw is None else raw
+        text = raw.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RuleError(f"{path}: cannot read: {exc}") from None
+    cached = (snapshot or {}).get(path.name)
+    if isinstance(cached, dict) and cached.get("sha256") == hashlib.sha256(raw).hexdigest():
+        doc, lines = cached["doc"], cached["lines"]
+    else:
+        doc, lines = _parse_toml(path, text)
     raw_rules = doc.get("rule", [])
     if not isinstance(raw_rules, list) or not raw_rules:
         raise RuleError(f"{path}:1: no [[rule]] tables")
@@ -197,12 +230,12 @@ def load_file(path: Path) -> list[Rule]:
     if unknown_top:
         raise RuleError(f"{path}:1: unknown top-level keys {sorted(unknown_top)}")
     rules = []
-    for index, raw in enumerate(raw_rules):
+    for index, raw_rule in enumerate(raw_rules):
         line = lines[index] if index < len(lines) else 1
-        problems = list(validate_rule(raw))
+        problems = list(validate_rule(raw_rule))
         if problems:
-            raise RuleError(f"{path}:{line}: rule {raw.get('id', '#' + str(index + 1))!r}: {problems[0]}")
-        rules.append(_build(raw, str(path.name), line))
+            raise RuleError(f"{path}:{line}: rule {raw_rule.get('id', '#' + str(index + 1))!r}: {problems[0]}")
+        rules.append(_build(raw_rule, str(path.name), line))
     return rules
 
 
@@ -214,15 +247,42 @@ def load_rules(extra_dirs: Iterable[Path] = (), include_builtin: bool = True) ->
     for directory in dirs:
         if not directory.is_dir():
             raise RuleError(f"{directory}: not a directory of rule files")
+        snapshot = _read_snapshot(directory)
         seen: dict[str, str] = {}
         for path in sorted(directory.glob("*.toml")):
-            digest.update(path.name.encode() + b"\0" + path.read_bytes())
-            for rule in load_file(path):
+            try:
+                raw = path.read_bytes()
+            except OSError as exc:
+                raise RuleError(f"{path}: cannot read: {exc}") from None
+            digest.update(path.name.encode() + b"\0" + raw)
+            for rule in load_file(path, snapshot, raw):
                 if rule.id in seen:
                     raise RuleError(f"{path}:{rule.line}: rule id {rule.id!r} also defined in {seen[rule.id]}")
                 seen[rule.id] = path.name
                 by_id[rule.id] = rule
     return RuleSet(tuple(sorted(by_id.values(), key=lambda r: r.id)), digest.hexdigest()[:16])
+
+
+def snapshot_text(directory: Path) -> str:
+    """The :data:`SNAPSHOT` of a folder's rule files, as :func:`write_snapshot` writes it."""
+    files: dict[str, Any] = {}
+    for path in sorted(directory.glob("*.toml")):
+        raw = path.read_bytes()
+        doc, lines = _parse_toml(path, raw.decode("utf-8"))
+        files[path.name] = {"sha256": hashlib.sha256(raw).hexdigest(), "lines": lines, "doc": doc}
+    return json.dumps({"version": 1, "files": files}, indent=1, ensure_ascii=False) + "\n"
+
+
+def write_snapshot(directory: Path | None = None) -> Path:
+    """Write the parsed-rules cache of ``directory`` (the shipped rules by default).
+
+    Run ``python -m provenance.match`` after editing a shipped rule file; a
+    stale entry is never used (its hash no longer matches), only slower.
+    """
+    folder = directory or builtin_rules_dir()
+    target = folder / SNAPSHOT
+    target.write_text(snapshot_text(folder), encoding="utf-8")
+    return target
 
 
 def _compile(pattern: Any, flags: int, what: str) -> re.Pattern[str]:
@@ -560,3 +620,7 @@ def cross_check(findings: list[Finding]) -> Iterator[Finding]:
                 ),
                 reference="https://iptc.org/std/photometadata/documentation/userguide/#_digital_source_type",
             )
+
+
+if __name__ == "__main__":
+    print(f"wrote {write_snapshot()}")

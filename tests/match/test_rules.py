@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from provenance.evidence import Evidence
-from provenance.match import RuleError, builtin_rules_dir, load_file, load_rules, match
+from provenance.match import (
+    SNAPSHOT,
+    RuleError,
+    builtin_rules_dir,
+    load_file,
+    load_rules,
+    match,
+    snapshot_text,
+    write_snapshot,
+)
 
 A1111 = (
     "a red cube on a table, studio light\n"
@@ -27,6 +37,40 @@ def test_every_shipped_rule_file_is_valid() -> None:
             ids.add(rule.id)
             assert rule.reference.startswith(("http://", "https://")), rule.id
             assert rule.description, rule.id
+
+
+def test_shipped_rules_snapshot_is_current() -> None:
+    """rules/snapshot.json (the parsed TOML, for a fast start) must match the rule files: run
+    ``python -m provenance.match`` after editing one. A stale entry is ignored, so this is about speed."""
+    folder = builtin_rules_dir()
+    assert (folder / SNAPSHOT).read_text(encoding="utf-8") == snapshot_text(folder)
+    snapshot = json.loads((folder / SNAPSHOT).read_text(encoding="utf-8"))["files"]
+    for path in sorted(folder.glob("*.toml")):
+        assert load_file(path, snapshot) == load_file(path), path.name
+
+
+def _rule_file(title: str) -> str:
+    return (
+        f'[[rule]]\nid = "SNAP-001"\ntitle = "{title}"\nindicates = "info"\nstrength = "weak"\n'
+        'reference = "https://example.org"\ndescription = "d"\nwhere = [{ source = "exif", field = "Make" }]\n'
+        'match = { regex = "\\\\w" }\n'
+    )
+
+
+def test_snapshot_entries_apply_only_to_the_bytes_they_were_made_from(tmp_path: Path) -> None:
+    rule_file = tmp_path / "snap.toml"
+    rule_file.write_text(_rule_file("from the file"), encoding="utf-8")
+    write_snapshot(tmp_path)
+    cached = (tmp_path / SNAPSHOT).read_text(encoding="utf-8")
+    # A snapshot that says something else for these exact bytes is what gets loaded ...
+    (tmp_path / SNAPSHOT).write_text(cached.replace("from the file", "from the snapshot"), encoding="utf-8")
+    assert load_rules([tmp_path], include_builtin=False).rules[0].title == "from the snapshot"
+    # ... but once the file changes, its entry no longer applies and the TOML is read.
+    rule_file.write_text(_rule_file("edited since"), encoding="utf-8")
+    assert load_rules([tmp_path], include_builtin=False).rules[0].title == "edited since"
+    # A broken snapshot is ignored too.
+    (tmp_path / SNAPSHOT).write_text("{not json", encoding="utf-8")
+    assert load_rules([tmp_path], include_builtin=False).rules[0].title == "edited since"
 
 
 def test_malformed_rule_names_file_line_and_reason(tmp_path: Path) -> None:
