@@ -24,17 +24,7 @@ sys.path.insert(0, str(REPO))
 
 from provenance.api import check  # noqa: E402
 from provenance.render.html import render_html  # noqa: E402
-
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--no-proxy-server",
-]
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402  (the same browser as the tests)
 
 # Each step runs synchronously in the page's own handlers; reading offsetHeight
 # forces style and layout, so the time includes them (not the final paint).
@@ -92,7 +82,7 @@ def main() -> None:
         results.setdefault(key, []).append(value)
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         for _ in range(args.runs):
             context = browser.new_context(viewport={"width": 1280, "height": 900})
             page = context.new_page()

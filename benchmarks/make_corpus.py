@@ -25,7 +25,6 @@ throwaway root, for ``--trust-anchors`` if you want trusted signatures).
 from __future__ import annotations
 
 import argparse
-import datetime
 import io
 import os
 import random
@@ -196,72 +195,17 @@ def xmp_packet(source_type: str) -> bytes:
 
 
 def make_chain() -> tuple[bytes, bytes, bytes]:
-    """A root, an intermediate and an end-entity ES256 certificate made now.
+    """A throwaway ES256 chain (root, intermediate, signer), made by the samples script.
 
     Returns ``(signing chain PEM: end entity then intermediate, private key
     PEM, root PEM)``. Nothing here is trusted by anyone: the C2PA reader
     reports such signatures as valid but untrusted.
     """
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+    sys.path.insert(0, str(HERE.parent / "samples_benign"))
+    from make_samples import make_pki
 
-    now = datetime.datetime.now(datetime.timezone.utc)
-
-    def name(cn: str) -> x509.Name:
-        return x509.Name(
-            [
-                x509.NameAttribute(NameOID.COMMON_NAME, cn),
-                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "provenance benchmark (throwaway)"),
-            ]
-        )
-
-    def cert(subject: str, key: Any, issuer: str, issuer_key: Any, ca: bool, path_len: int | None) -> Any:
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(name(subject))
-            .issuer_name(name(issuer))
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=365))
-            .add_extension(x509.BasicConstraints(ca=ca, path_length=path_len), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=not ca,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=ca,
-                    crl_sign=ca,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False)
-        )
-        if not ca:
-            builder = builder.add_extension(
-                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False
-            )
-        return builder.sign(issuer_key, hashes.SHA256())
-
-    root_key, inter_key, leaf_key = (ec.generate_private_key(ec.SECP256R1()) for _ in range(3))
-    root = cert("Benchmark Throwaway Root", root_key, "Benchmark Throwaway Root", root_key, True, 1)
-    inter = cert("Benchmark Throwaway Intermediate", inter_key, "Benchmark Throwaway Root", root_key, True, 0)
-    leaf = cert("Benchmark Throwaway Signer", leaf_key, "Benchmark Throwaway Intermediate", inter_key, False, None)
-
-    def pem(c: Any) -> bytes:
-        return bytes(c.public_bytes(serialization.Encoding.PEM))
-
-    key = leaf_key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    return pem(leaf) + pem(inter), key, pem(root)
+    pki = make_pki()
+    return pki.chain_pem, pki.key_pem, pki.root_pem
 
 
 def sign(data: bytes, fmt: str, title: str, chain: bytes, key: bytes, ai: bool) -> bytes:
