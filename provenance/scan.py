@@ -131,13 +131,18 @@ class Outcome(NamedTuple):
     record: bytes  # the output record: one JSON object, or a CSV row with its newline
 
 
+#: An :class:`Outcome` as a plain tuple: what a worker sends back. Pickling a
+#: named tuple looks its class up by name for every file.
+Sent = tuple[str, str, str, str | None, bytes]
+
+
 @dataclass(frozen=True, slots=True)
 class Render:
-    """Report → :class:`Outcome`; picklable, run in the worker that made the report."""
+    """Report → the fields of an :class:`Outcome`; picklable, run in the worker that made the report."""
 
     fmt: str
 
-    def __call__(self, report: Report) -> Outcome:
+    def __call__(self, report: Report) -> Sent:
         if self.fmt == "csv":
             from provenance.render.csv import render_csv_row
 
@@ -145,7 +150,7 @@ class Render:
         else:
             record = json.dumps(report.to_dict()).encode("ascii")
         error = f"{report.error.kind}: {report.error.message}" if report.error else None
-        return Outcome(report.path, report.verdict, report.credentials.state, error, record)
+        return (report.path, report.verdict, report.credentials.state, error, record)
 
 
 @dataclass(slots=True)
@@ -663,7 +668,7 @@ def _run(config: ScanConfig, options: Any, stdout: IO[bytes], stderr: IO[str], s
         threading.Thread(target=_count, args=(config, display), daemon=True).start()
 
     render = Render(config.fmt)
-    early: deque[Outcome] = deque()
+    early: deque[Sent] = deque()
     max_bytes = options.limits.max_file_bytes
 
     def tasks() -> Iterator[Task]:
@@ -685,7 +690,8 @@ def _run(config: ScanConfig, options: Any, stdout: IO[bytes], stderr: IO[str], s
 
     interrupts = _Interrupts()
 
-    def emit(outcome: Outcome) -> None:
+    def emit(sent: Sent) -> None:
+        outcome = Outcome._make(sent)
         flagged = summary.add(outcome.verdict, outcome.state, outcome.error)
         if outcome.error is not None:
             display.error(outcome.path, outcome.error)
