@@ -125,8 +125,7 @@ class _BudgetedBytes(io.BytesIO):
 #: Bytes per value of each TIFF field type.
 _TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4}
 #: Tags whose value is the offset of another IFD (Exif, GPS, Interoperability).
-_POINTERS = frozenset({0x8769, 0x8825, 0xA005})
-_EXIF_IFD = 0x8769
+_POINTERS = {0x8769: "EXIF", 0x8825: "GPS", 0xA005: "Interoperability"}  # with exifread's IFD names
 _USER_COMMENT = 0x9286
 
 
@@ -136,7 +135,7 @@ class _Plan:
 
     reads: int  # an upper bound on exifread's read calls (details off)
     text_bytes: int  # an upper bound on the bytes of the ASCII values it reads
-    user_comment: bytes | None  # the Exif IFD's UserComment, raw
+    user_comment: tuple[str, bytes] | None  # (IFD, raw value): the Exif IFD's, else the first elsewhere
     revisited: bool  # some IFD is reached twice: exifread would read it again each time
 
 
@@ -156,24 +155,24 @@ def _plan(blob: bytes, limits: Limits) -> _Plan | None:
     size = len(blob)
     reads = text = 0
     revisited = False
-    user_comment: bytes | None = None
+    comments: dict[str, bytes] = {}  # UserComment by IFD (writers put it in IFD0 too)
     seen: set[int] = set()
-    queue: list[tuple[int, bool]] = []  # (offset, is the Exif IFD)
+    queue: list[tuple[int, str]] = []  # (offset, IFD name as exifread gives it)
     chain = long.unpack_from(blob, 4)[0]
     while chain and chain + 2 <= size and chain not in seen:  # IFD0, IFD1, ...
         seen.add(chain)
-        queue.append((chain, False))
+        queue.append((chain, ("Image", "Thumbnail")[len(queue)] if len(queue) < 2 else f"IFD {len(queue)}"))
         (count,) = short.unpack_from(blob, chain)
         after = chain + 2 + 12 * count
         chain = long.unpack_from(blob, after)[0] if after + 4 <= size else 0
     while queue:
-        ifd, is_exif = queue.pop()
+        ifd, ifd_name = queue.pop()
         if ifd + 2 > size:
             continue
         (count,) = short.unpack_from(blob, ifd)
         reads += 2 + 3 * count  # the count; tag, type and count of each entry (read past the end too)
         if reads > MAX_READ_CALLS:  # the walk itself stays cheap: leave the rest to the budget
-            return _Plan(reads, text, user_comment, revisited)
+            return _Plan(reads, text, _preferred(comments), revisited)
         for entry in range(ifd + 2, min(ifd + 2 + 12 * count, size - 11), 12):
             tag, typ, values, value = entry_format.unpack_from(blob, entry)
             width = _TYPE_SIZES.get(typ)
@@ -191,11 +190,17 @@ def _plan(blob: bytes, limits: Limits) -> _Plan | None:
                     revisited = True
                 else:
                     seen.add(target)
-                    queue.append((target, tag == _EXIF_IFD))
-            elif tag == _USER_COMMENT and is_exif and user_comment is None and values:
+                    queue.append((target, _POINTERS[tag]))
+            elif tag == _USER_COMMENT and ifd_name not in comments and values:
                 start = entry + 8 if inline else value
-                user_comment = blob[start : start + min(values * width, limits.max_text_bytes)]
-    return _Plan(reads, text, user_comment, revisited)
+                comments[ifd_name] = blob[start : start + min(values * width, limits.max_text_bytes)]
+    return _Plan(reads, text, _preferred(comments), revisited)
+
+
+def _preferred(comments: dict[str, bytes]) -> tuple[str, bytes] | None:
+    if "EXIF" in comments:
+        return "EXIF", comments["EXIF"]
+    return next(iter(comments.items()), None)
 
 
 def _first_offset(blob: bytes, typ: int, at: int, short: struct.Struct, long: struct.Struct) -> int | None:
@@ -260,7 +265,8 @@ def read(blobs: list[bytes], limits: Limits) -> ReadResult:
             except Exception:  # a tag exifread built but cannot print
                 continue
         if plan is not None and plan.user_comment is not None:
-            fields.append(("EXIF", "UserComment", decode_user_comment(plan.user_comment)))
+            ifd, raw_comment = plan.user_comment
+            fields.append((ifd, "UserComment", decode_user_comment(raw_comment)))
         for ifd, name, text in fields:
             shown = text[: limits.max_value_chars]
             raw.append(RawField(SOURCE, name, shown[:512]))

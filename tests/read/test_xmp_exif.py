@@ -86,7 +86,7 @@ def test_exif_walk_bounds_the_work_and_finds_the_user_comment() -> None:
     blob = _tiff([(0x010F, 2, 4, int.from_bytes(b"Cam\x00", "little")), (0x8769, 4, 1, exif_at)], exif_ifd + comment)
     plan = exif_reader._plan(blob, DEFAULT_LIMITS)
     assert plan is not None and not plan.revisited
-    assert plan.user_comment == comment
+    assert plan.user_comment == ("EXIF", comment)
     assert 0 < plan.reads < 100
     result = exif_reader.read([blob], DEFAULT_LIMITS)
     found = {e.field: e.value for e in result.evidence}
@@ -103,3 +103,13 @@ def test_exif_walk_sends_revisited_directories_to_the_budget() -> None:
     plan = exif_reader._plan(blob, DEFAULT_LIMITS)
     assert plan is not None and plan.revisited
     assert exif_reader._plan(b"\x00\x00\x00\x0cftypheic" + bytes(20), DEFAULT_LIMITS) is None
+
+
+def test_user_comment_outside_the_exif_ifd_is_still_read() -> None:
+    """Some writers (Pillow's Image.Exif with the tag set at top level) put UserComment in IFD0."""
+    comment = b"ASCII\x00\x00\x00Steps: 20, Sampler: Euler a, CFG scale: 7, Seed: 1, Size: 512x512"
+    at = 8 + 2 + 12 + 4
+    blob = _tiff([(0x9286, 7, len(comment), at)], comment)
+    result = exif_reader.read([blob], DEFAULT_LIMITS)
+    found = [(e.field, e.value, e.location) for e in result.evidence]
+    assert ("UserComment", comment[8:].decode(), "EXIF Image IFD") in found
