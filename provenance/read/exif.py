@@ -160,6 +160,9 @@ def _plan(blob: bytes, limits: Limits) -> _Plan | None:
     queue: list[tuple[int, str]] = []  # (offset, IFD name as exifread gives it)
     chain = long.unpack_from(blob, 4)[0]
     while chain and chain + 2 <= size and chain not in seen:  # IFD0, IFD1, ...
+        reads += 2  # exifread reads the count and the next pointer of each
+        if reads > MAX_READ_CALLS:  # a chain of thousands of empty IFDs: leave it to the budget
+            return _Plan(reads, text, None, revisited)
         seen.add(chain)
         queue.append((chain, ("Image", "Thumbnail")[len(queue)] if len(queue) < 2 else f"IFD {len(queue)}"))
         (count,) = short.unpack_from(blob, chain)

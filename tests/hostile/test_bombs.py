@@ -416,6 +416,18 @@ def test_exif_pointers_to_many_distinct_directories() -> None:
         assert elapsed < 5
 
 
+def test_tiff_with_a_chain_of_300000_empty_directories() -> None:
+    """IFD0 then 300 000 empty IFDs, each pointing at the next: 1.8 MB, and every one a separate walk step."""
+    n = 300_000
+    first = 8 + 2 + 12 + 4
+    ifd0 = struct.pack("<H", 1) + struct.pack("<HHII", 273, 4, 1, 8) + struct.pack("<I", first)
+    chain = b"".join(struct.pack("<HI", 0, first + 6 * (i + 1) if i + 1 < n else 0) for i in range(n))
+    report, elapsed, _ = measure(b"II*\x00" + struct.pack("<I", 8) + ifd0 + chain, "chain.tiff", memory=False)
+    assert report.verdict == "no-evidence"
+    assert "limit-exceeded" in kinds(report)
+    assert elapsed < 0.5
+
+
 def test_exif_strings_cannot_multiply_memory() -> None:
     """4000 ASCII tags each pointing at the same 400 kB of text (no NUL) in a TIFF."""
     count = 4000
