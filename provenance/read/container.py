@@ -493,6 +493,18 @@ def _walk_gif(data: bytes, layout: Layout, limits: Limits) -> None:
 _TIFF_XMP = 700
 _TIFF_C2PA = 0xCD41
 
+#: Bytes per value of each TIFF field type (13, IFD, is an offset: TIFF Technical Note 1).
+TIFF_TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4}
+
+
+def tiff_number(data: bytes, endian: str, typ: int, at: int) -> int | None:
+    """The SHORT, LONG or IFD value stored at ``at``; ``None`` for other types or past the end."""
+    if typ == 3 and at + 2 <= len(data):
+        return int(struct.unpack_from(endian + "H", data, at)[0])
+    if typ in (4, 13) and at + 4 <= len(data):
+        return int(struct.unpack_from(endian + "I", data, at)[0])
+    return None
+
 
 def _walk_tiff(data: bytes, layout: Layout, limits: Limits) -> None:
     layout.exif.append(data)
@@ -509,15 +521,14 @@ def _walk_tiff(data: bytes, layout: Layout, limits: Limits) -> None:
     if count > 4096:
         raise ValueError(f"TIFF directory with {count} entries")
     _need(data, ifd + 2 + 12 * count, "the first TIFF directory")
-    sizes = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8}
     for i in range(count):
         entry = ifd + 2 + 12 * i
         tag, typ, cnt = struct.unpack_from(endian + "HHI", data, entry)
-        nbytes = sizes.get(typ, 1) * cnt
+        nbytes = TIFF_TYPE_SIZES.get(typ, 1) * cnt
         if tag == 256:
-            layout.width = _tiff_int(data, endian, typ, entry)
+            layout.width = tiff_number(data, endian, typ, entry + 8)
         elif tag == 257:
-            layout.height = _tiff_int(data, endian, typ, entry)
+            layout.height = tiff_number(data, endian, typ, entry + 8)
         elif tag in (273, 324):  # StripOffsets / TileOffsets
             layout.has_image_data = True
         elif tag == _TIFF_C2PA:
@@ -531,14 +542,6 @@ def _walk_tiff(data: bytes, layout: Layout, limits: Limits) -> None:
             (offset,) = struct.unpack_from(endian + "I", data, entry + 8)
             _need(data, offset + nbytes, "the TIFF XMP packet")
             layout.xmp.append(data[offset : offset + nbytes])
-
-
-def _tiff_int(data: bytes, endian: str, typ: int, entry: int) -> int | None:
-    if typ == 3:
-        return int(struct.unpack_from(endian + "H", data, entry + 8)[0])
-    if typ == 4:
-        return int(struct.unpack_from(endian + "I", data, entry + 8)[0])
-    return None
 
 
 # --- ISO BMFF (HEIF, AVIF), JPEG XL, SVG, BMP ----------------------------

@@ -15,6 +15,7 @@ from typing import Any
 
 from provenance.evidence import Evidence, RawField, ReadIssue, ReadResult
 from provenance.limits import Limits
+from provenance.read.container import TIFF_TYPE_SIZES, tiff_number
 from provenance.read.jsontext import parse_json
 
 SOURCE = "exif"
@@ -122,8 +123,6 @@ class _BudgetedBytes(io.BytesIO):
         return out
 
 
-#: Bytes per value of each TIFF field type.
-_TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4}
 #: Tags whose value is the offset of another IFD (Exif, GPS, Interoperability).
 _POINTERS = {0x8769: "EXIF", 0x8825: "GPS", 0xA005: "Interoperability"}  # with exifread's IFD names
 _USER_COMMENT = 0x9286
@@ -178,7 +177,7 @@ def _plan(blob: bytes, limits: Limits) -> _Plan | None:
             return _Plan(reads, text, _preferred(comments), revisited)
         for entry in range(ifd + 2, min(ifd + 2 + 12 * count, size - 11), 12):
             tag, typ, values, value = entry_format.unpack_from(blob, entry)
-            width = _TYPE_SIZES.get(typ)
+            width = TIFF_TYPE_SIZES.get(typ)
             if width is None:
                 continue
             inline = values * width <= 4
@@ -188,7 +187,7 @@ def _plan(blob: bytes, limits: Limits) -> _Plan | None:
             elif values < 1000:
                 reads += 1 + values * (2 if typ in (5, 10) else 1)
             if tag in _POINTERS and values:
-                target = _first_offset(blob, typ, entry + 8 if inline else value, short, long)
+                target = tiff_number(blob, endian, typ, entry + 8 if inline else value)
                 if target is None or target in seen:
                     revisited = True
                 else:
@@ -204,15 +203,6 @@ def _preferred(comments: dict[str, bytes]) -> tuple[str, bytes] | None:
     if "EXIF" in comments:
         return "EXIF", comments["EXIF"]
     return next(iter(comments.items()), None)
-
-
-def _first_offset(blob: bytes, typ: int, at: int, short: struct.Struct, long: struct.Struct) -> int | None:
-    """The first value of a pointer entry whose values start at ``at`` (``None``: not an offset)."""
-    if typ in (4, 13) and at + 4 <= len(blob):
-        return int(long.unpack_from(blob, at)[0])
-    if typ == 3 and at + 2 <= len(blob):
-        return int(short.unpack_from(blob, at)[0])
-    return None
 
 
 def _exifread_tags(blob: bytes, budget: list[int], plan: _Plan | None) -> dict[str, Any]:
