@@ -9,8 +9,8 @@ def main() -> None:
     Start-up (imports, the command line, rules and trust lists) creates tens
     of thousands of objects that all live until exit, so every collection
     it triggers is wasted work: about a sixth of a one-file check.
-    :func:`provenance.cli.build_options` switches the collector back on, with
-    those objects frozen, before any file is read.
+    The root command switches the collector back on, with those objects
+    frozen, before any command runs.
     """
     gc.disable()
     from provenance.cli import main as cli_main

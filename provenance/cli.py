@@ -55,6 +55,7 @@ def _root(
     ] = False,
 ) -> None:
     """Root options."""
+    _collect_from_now_on()  # runs before every command
 
 
 def _fail(message: str) -> typer.Exit:
@@ -94,7 +95,7 @@ def build_options(
     watermarks: bool,
     timeout: float | None,
 ) -> tuple[Any, dict[str, Any]]:
-    from provenance.api import make_options, prepare
+    from provenance.api import make_options
     from provenance.limits import DEFAULT_LIMITS
     from provenance.match import RuleError
 
@@ -123,15 +124,13 @@ def build_options(
         raise _fail(f"bad rule file: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise _fail(str(exc)) from None
-    prepare(options)
-    _collect_from_now_on()
     return options, conf
 
 
 def _collect_from_now_on() -> None:
     """Switch the garbage collector back on if the entry point turned it off.
 
-    What start-up made (modules, rules, trust lists) is frozen first: it
+    What start-up made (modules, Typer's command tree) is frozen first: it
     lives until exit, and the collector need not walk it again, nor worker
     processes copy its pages by touching it.
     """
