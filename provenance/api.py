@@ -22,6 +22,7 @@ from provenance.evidence import Evidence, RawField, ReadIssue
 from provenance.judge import judge
 from provenance.limits import DEFAULT_LIMITS, Limits
 from provenance.match import RuleSet, load_rules, match
+from provenance.paths import CHANGED, CHANGED_MESSAGE, SWAPPED_ERRNOS, Found, open_found
 from provenance.read import Extracted, ReadOptions, read
 from provenance.read.c2pa import TrustList, TrustSettings, default_trust_lists, user_trust_list
 from provenance.report import Report, ReportError
@@ -170,18 +171,12 @@ def _error(name: str, kind: str, message: str, size: int | None, digest: str | N
     )
 
 
-def _open_readonly(path: str) -> int:
-    flags = os.O_RDONLY | getattr(os, "O_NOATIME", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_NONBLOCK", 0)
-    try:
-        return os.open(path, flags)
-    except PermissionError:
-        if flags & getattr(os, "O_NOATIME", 0):  # O_NOATIME needs ownership
-            return os.open(path, flags & ~getattr(os, "O_NOATIME", 0))
-        raise
-
-
 def check(path: str | os.PathLike[str], options: Options | None = None) -> Report:
-    """Check one file. The file is opened read-only and never modified."""
+    """Check one file. The file is opened read-only and never modified.
+
+    A symbolic link named here is followed (the caller chose the path); the
+    file read is the one ``stat`` saw, or the result is an error.
+    """
     options = options or Options()
     rules = options.rules or _builtin_rules()
     name = os.fspath(path)
@@ -195,44 +190,81 @@ def check(path: str | os.PathLike[str], options: Options | None = None) -> Repor
         return _error(
             name, "special-file", "not a regular file (FIFO, socket or device): skipped unread", None, None, rules
         )
+    return check_found(name, Found(None, name, info.st_dev, info.st_ino, True), options)
+
+
+def check_found(name: str, found: Found, options: Options | None = None) -> Report:
+    """Check the file a walk found (:func:`provenance.paths.walk`), reported as ``name``.
+
+    The file is opened as :func:`provenance.paths.open_found` says (no link
+    followed that the walk did not allow) and read only if ``fstat`` shows
+    the device and inode the walk saw; anything else is an ``error`` of kind
+    ``changed-during-scan``, unread.
+    """
+    options = options or Options()
+    rules = options.rules or _builtin_rules()
     try:
-        fd = _open_readonly(name)
+        fd = open_found(found)
     except OSError as exc:
-        return _error(name, _os_kind(exc), f"cannot open the file: {exc.strerror or exc}", info.st_size, None, rules)
+        if exc.errno in SWAPPED_ERRNOS:
+            return _error(name, CHANGED, CHANGED_MESSAGE, None, None, rules)
+        return _error(name, _os_kind(exc), f"cannot open the file: {exc.strerror or exc}", None, None, rules)
     try:
         opened = os.fstat(fd)
+        if (opened.st_dev, opened.st_ino) != (found.dev, found.ino):
+            return _error(name, CHANGED, CHANGED_MESSAGE, None, None, rules)
         if not stat.S_ISREG(opened.st_mode):
             return _error(name, "special-file", "not a regular file: skipped unread", None, None, rules)
-        if opened.st_size > options.limits.max_file_bytes:
-            digest = hashlib.sha256()
-            with os.fdopen(os.dup(fd), "rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    digest.update(block)
+        limit = options.limits.max_file_bytes
+        data = b"" if opened.st_size > limit else read_bounded(fd, opened.st_size, limit)
+        if opened.st_size > limit or len(data) > limit:
+            size, digest = _hash_rest(fd, data)
+            grew = "" if opened.st_size > limit else " (it grew while being read)"
             return _error(
                 name,
                 "limit-exceeded",
-                f"{opened.st_size} bytes is over the {options.limits.max_file_bytes}-byte file size limit",
-                opened.st_size,
-                digest.hexdigest(),
+                f"{size} bytes is over the {limit}-byte file size limit{grew}",
+                size,
+                digest,
                 rules,
             )
-        data = _read_all(fd, opened.st_size)
     except OSError as exc:
-        return _error(name, _os_kind(exc), f"cannot read the file: {exc.strerror or exc}", info.st_size, None, rules)
+        return _error(name, _os_kind(exc), f"cannot read the file: {exc.strerror or exc}", None, None, rules)
     finally:
         os.close(fd)
-    return _check_bytes(data, name, options, info.st_mtime)
+    return _check_bytes(data, name, options, opened.st_mtime)
 
 
-def _read_all(fd: int, size: int) -> bytes:
-    """Everything in ``fd``: one read of the size ``fstat`` gave, then to the end (the file may have grown)."""
-    first = os.read(fd, size + 1)
-    if not first:
+def read_bounded(fd: int, size: int, limit: int) -> bytes:
+    """What ``fd`` holds, but never more than ``limit + 1`` bytes.
+
+    One read of the size ``fstat`` gave (``size``), then on to the end in
+    case the file grew, stopping as soon as the result is over ``limit``: a
+    file that grows while it is read cannot make this hold more than the
+    limit allows. A result longer than ``limit`` means the file is over it.
+    """
+    first = os.read(fd, min(size, limit) + 1)
+    if not first or len(first) > limit:
         return first
     parts = [first]
-    while block := os.read(fd, 1 << 20):
+    total = len(first)
+    while total <= limit:
+        block = os.read(fd, min(1 << 20, limit + 1 - total))
+        if not block:
+            break
         parts.append(block)
+        total += len(block)
     return first if len(parts) == 1 else b"".join(parts)
+
+
+def _hash_rest(fd: int, head: bytes) -> tuple[int, str]:
+    """Size and SHA-256 of ``head`` and everything after it in ``fd``, read in 1 MiB blocks."""
+    digest = hashlib.sha256(head)
+    size = len(head)
+    while block := os.read(fd, 1 << 20):
+        digest.update(block)
+        size += len(block)
+    return size, digest.hexdigest()
 
 
 def _os_kind(exc: OSError) -> str:

@@ -47,7 +47,8 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any, Protocol, TypeVar, overload
 
-from provenance.api import Options, check, check_bytes, prepare
+from provenance.api import Options, check, check_bytes, check_found, prepare
+from provenance.paths import Found
 from provenance.report import Report, ReportError
 
 R = TypeVar("R")
@@ -55,11 +56,16 @@ R = TypeVar("R")
 
 @dataclass(frozen=True, slots=True)
 class Task:
-    """One input: a path to open, or bytes already read (stdin)."""
+    """One input: a path to open, or bytes already read (stdin).
+
+    ``found``: what the walk saw of the path (see :class:`provenance.paths.Found`);
+    with it the check opens exactly that file, or reports it changed.
+    """
 
     index: int
     path: str
     data: bytes | None = None
+    found: Found | None = None
 
 
 class Scheduler(Protocol):
@@ -76,6 +82,8 @@ def check_task(task: Task, options: Options) -> Report:
     """Check one task: what every scheduler runs for each file."""
     if task.data is not None:
         return check_bytes(task.data, task.path, options)
+    if task.found is not None:
+        return check_found(task.path, task.found, options)
     return check(task.path, options)
 
 
@@ -96,14 +104,14 @@ def _worker(conn: Connection, options: Options, finish: Callable[[Report], Any])
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     while True:
         try:
-            message = pickle.loads(conn.recv_bytes())  # a list of (index, path, data), or None to stop
+            message = pickle.loads(conn.recv_bytes())  # a list of (index, path, data, found), or None to stop
         except (EOFError, OSError):
             return
         if message is None:
             return
-        for index, path, data in message:
+        for index, path, data, found in message:
             try:
-                report = check_task(Task(index, path, data), options)
+                report = check_task(Task(index, path, data, found), options)
             except Exception as exc:  # api.check should not raise; be sure
                 report = failed(path, "internal-error", f"{type(exc).__name__}: {exc}")
             try:
@@ -455,7 +463,7 @@ class LocalPool:
         if not batch:
             return
         try:
-            slot.conn.send_bytes(_dumps([(t.index, t.path, t.data) for t in batch]))
+            slot.conn.send_bytes(_dumps([(t.index, t.path, t.data, t.found) for t in batch]))
         except (BrokenPipeError, OSError):
             for task in reversed(batch):
                 putback(task)

@@ -158,7 +158,7 @@ def tasks_for(paths: list[str], max_bytes: int) -> tuple[list[Any], list[tuple[i
             else:
                 tasks.append(Task(index, "-", data))
         else:
-            tasks.append(Task(index, entry.path))
+            tasks.append(Task(index, entry.path, found=entry.found))
     return tasks, early
 
 
@@ -214,6 +214,16 @@ def _default_format(out: Path | None) -> Format:
     return Format.html if suffix in (".html", ".htm") else Format.jsonl if suffix == ".jsonl" else Format.json
 
 
+def _refuse_overwriting_inputs(out: Path | None, inputs: list[str]) -> None:
+    """Exit 2, before anything is written, if ``--out`` would overwrite an input (or any image)."""
+    from provenance.paths import output_clash
+
+    if out is not None and str(out) != "-":
+        clash = output_clash(str(out), inputs)
+        if clash is not None:
+            raise _fail(clash)
+
+
 def _output(out: Path | None) -> Any:
     """A context manager giving the stream to write to: ``--out`` or standard output."""
     import contextlib
@@ -260,6 +270,7 @@ def check(
     fmt = format or _default_format(out)
     if thumbnails and fmt is not Format.html:
         raise _fail("--thumbnails only applies to --format html")
+    _refuse_overwriting_inputs(out, paths)
     tasks, early = tasks_for(paths, options.limits.max_file_bytes)
     if not tasks and not early:
         raise _fail("no files to check")
@@ -351,6 +362,12 @@ def scan(
         Optional[str], typer.Option("--files-from", help="Read paths from this list file, or - for stdin.")
     ] = None,
     null: Annotated[bool, typer.Option("-0", "--null", help="The --files-from list is NUL-separated.")] = False,
+    follow_links: Annotated[
+        bool,
+        typer.Option(
+            "--follow-links", help="Follow a symbolic link named in the --files-from list (off: reported, not read)."
+        ),
+    ] = False,
     timeout: TimeoutOpt = None,
     summary_json: Annotated[
         Optional[Path], typer.Option("--summary-json", help="Also write the summary as JSON here.")
@@ -383,6 +400,7 @@ def scan(
             resume=resume,
             files_from=files_from,
             nul=null,
+            follow_links=follow_links,
             summary_json=summary_json,
         )
         if settings.jobs is not None and settings.jobs < 1:
@@ -436,6 +454,7 @@ def report_page(
     title: Annotated[Optional[str], typer.Option("--title", help="Title of the page.")] = None,
 ) -> None:
     """Make a self-contained HTML report from saved results (nothing is checked again)."""
+    _refuse_overwriting_inputs(out, [str(results)])
     reports = load_results(results)
     page = html_report(reports, thumbnails, title)
     with _output(out) as sink:

@@ -19,12 +19,15 @@ Records come in completion order. Each JSON/JSONL record is exactly
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import os
 import signal
+import stat
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter, deque
@@ -35,7 +38,7 @@ from types import FrameType
 from typing import IO, Any, NamedTuple
 
 from provenance import exitcodes
-from provenance.paths import Entry, walk
+from provenance.paths import Entry, output_clash, walk
 from provenance.report import Report
 
 #: Output formats of ``scan``.
@@ -106,16 +109,23 @@ def _list_name(raw: bytes, nul: bool) -> str:
     return "./-" if name == "-" else name  # a file named "-" in a list is a file, not stdin
 
 
-def iter_entries(paths: Iterable[str], files_from: str | None, nul: bool, stdin: IO[bytes]) -> Iterator[Entry]:
-    """Every entry to check: the given paths walked, then the list's (``-``: stdin)."""
+def iter_entries(
+    paths: Iterable[str], files_from: str | None, nul: bool, stdin: IO[bytes], follow_links: bool = False
+) -> Iterator[Entry]:
+    """Every entry to check: the given paths walked, then the list's (``-``: stdin).
+
+    A symbolic link named in the list is not followed (error kind
+    ``symlink-not-followed``) unless ``follow_links``; one named in ``paths``
+    is, as the user typed it.
+    """
     yield from walk(paths)
     if files_from is None:
         return
     if files_from == "-":
-        yield from walk(read_list(stdin, nul))
+        yield from walk(read_list(stdin, nul), follow=follow_links)
         return
     with open(files_from, "rb") as stream:
-        yield from walk(read_list(stream, nul))
+        yield from walk(read_list(stream, nul), follow=follow_links)
 
 
 # --- records ------------------------------------------------------------------
@@ -229,7 +239,7 @@ def _previous_json(raw: bytes, fmt: str, out: Path, previous: Previous) -> list[
             continue
         try:
             data = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nesting too deep for the parser
             data = None
         if isinstance(data, dict) and isinstance(data.get("path"), str):
             items.append((text, data))
@@ -243,7 +253,7 @@ def _previous_json(raw: bytes, fmt: str, out: Path, previous: Previous) -> list[
 def _json_array(raw: bytes) -> list[Any] | None:
     try:
         data = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return data if isinstance(data, list) else None
 
@@ -290,9 +300,18 @@ def _rewrite(out: Path, fmt: str, kept: list[bytes], raw: bytes) -> None:
     if raw.startswith(body):
         os.truncate(out, len(body))  # only a tail to cut: no copy
         return
-    tmp = out.with_name(out.name + ".resume-tmp")
-    tmp.write_bytes(body)
-    os.replace(tmp, out)
+    # A fresh name (O_EXCL, O_NOFOLLOW) beside ``out``, never a fixed one a
+    # link could be planted at; then one atomic rename over ``out``.
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".resume-tmp")
+    try:
+        with os.fdopen(fd, "wb") as stream:
+            os.fchmod(stream.fileno(), stat.S_IMODE(os.stat(out).st_mode))
+            stream.write(body)
+        os.replace(tmp, out)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 # --- output ------------------------------------------------------------------
@@ -571,6 +590,7 @@ class ScanConfig:
     resume: bool = False
     files_from: str | None = None
     nul: bool = False
+    follow_links: bool = False  # follow a symbolic link named in the --files-from list
     summary_json: Path | None = None
     progress: bool | None = None  # None: when stderr is a terminal
 
@@ -590,7 +610,8 @@ def _same_file(path: str, targets: list[tuple[str, os.stat_result]]) -> bool:
 
 def _count(config: ScanConfig, display: _Display) -> None:
     try:
-        total = sum(1 for _ in iter_entries(config.paths, config.files_from, config.nul, io.BytesIO()))
+        entries = iter_entries(config.paths, config.files_from, config.nul, io.BytesIO(), config.follow_links)
+        total = sum(1 for _ in entries)
     except Exception:  # counting is only for the ETA
         return
     display.total(total)
@@ -637,6 +658,8 @@ def _run(config: ScanConfig, options: Any, stdout: IO[bytes], stderr: IO[str], s
     if config.files_from not in (None, "-") and not os.path.isfile(config.files_from):
         raise ScanError(f"--files-from: no such file: {config.files_from}")
 
+    _refuse_overwriting_inputs(config)
+
     summary = Summary(fail_on=config.fail_on)
     previous = Previous()
     existing: int | None = None
@@ -672,7 +695,8 @@ def _run(config: ScanConfig, options: Any, stdout: IO[bytes], stderr: IO[str], s
     max_bytes = options.limits.max_file_bytes
 
     def tasks() -> Iterator[Task]:
-        for index, entry in enumerate(iter_entries(config.paths, config.files_from, config.nul, stdin)):
+        entries = iter_entries(config.paths, config.files_from, config.nul, stdin, config.follow_links)
+        for index, entry in enumerate(entries):
             if entry.path in previous.done:
                 continue
             if ours and _same_file(entry.path, ours):
@@ -686,7 +710,7 @@ def _run(config: ScanConfig, options: Any, stdout: IO[bytes], stderr: IO[str], s
                 else:
                     yield Task(index, "-", data)
             else:
-                yield Task(index, entry.path)
+                yield Task(index, entry.path, found=entry.found)
 
     interrupts = _Interrupts()
 
@@ -747,6 +771,16 @@ def _run(config: ScanConfig, options: Any, stdout: IO[bytes], stderr: IO[str], s
     elif summary.interrupted:
         stderr.write(f"provenance: interrupted after {summary.checked} files; the output is complete up to them\n")
     return summary
+
+
+def _refuse_overwriting_inputs(config: ScanConfig) -> None:
+    """Stop before writing anything if ``--out`` or ``--summary-json`` would overwrite an input."""
+    inputs = [*config.paths, *([config.files_from] if config.files_from not in (None, "-") else [])]
+    for own, what in ((config.out, "--out"), (config.summary_json, "--summary-json")):
+        if own is not None:
+            clash = output_clash(str(own), inputs, what)
+            if clash is not None:
+                raise ScanError(clash)
 
 
 def _isatty(stream: IO[bytes]) -> bool:

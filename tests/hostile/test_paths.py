@@ -8,6 +8,7 @@ written next to the inputs or changed in them.
 from __future__ import annotations
 
 import ctypes
+import io
 import json
 import os
 import shutil
@@ -355,3 +356,257 @@ def test_inputs_are_opened_read_only(tmp_path: Path) -> None:
         assert "O_RDONLY" in line and "O_WRONLY" not in line and "O_RDWR" not in line, line
         assert not line.split(" ", 1)[1].startswith(("creat", "truncate", "utimensat", "rename", "unlink")), line
     assert stat.S_ISREG(target.stat().st_mode) and target.read_bytes() == AI_PNG
+
+
+# --- Links named in a list (scan --files-from) ----------------------------------
+
+SECRET_PNG = png_bytes(size=(24, 24), text={"parameters": A1111 + ", Model: privateSecret"})
+SECRET_TEXT = b"root:x:0:0:SECRET-MARKER-7f3a:/root:/bin/bash\n"
+
+
+def _secret_world(tmp_path: Path) -> tuple[Path, Path, dict[str, bytes]]:
+    """``tree/`` holding one plain image and links of every kind; secrets beside it, outside."""
+    tree = tmp_path / "tree"
+    (tree / "sub").mkdir(parents=True)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "passwd").write_bytes(SECRET_TEXT)
+    (outside / "private.png").write_bytes(SECRET_PNG)
+    (tree / "real.png").write_bytes(PLAIN_PNG)
+    (tree / "x.png").symlink_to(outside / "passwd")  # the attack of the issue
+    (tree / "y.png").symlink_to(outside / "private.png")
+    (tree / "rel.png").symlink_to("../outside/private.png")
+    (tree / "alias.png").symlink_to("real.png")  # inside the tree
+    (tree / "dirlink").symlink_to(outside)
+    (tree / "sub" / "up.png").symlink_to("../../outside/private.png")
+    (tree / "gone.png").symlink_to("nowhere.png")
+    (tree / "loop.png").symlink_to("loop.png")
+    secrets = {"passwd": SECRET_TEXT, "private.png": SECRET_PNG}
+    return tree, outside, secrets
+
+
+def _find_print0(top: Path) -> bytes:
+    """What ``find top -print0`` prints: the folder itself, every folder and file and link under it."""
+    names = [str(top)]
+    for dirpath, dirnames, filenames in os.walk(top):
+        dirnames.sort()
+        names += [os.path.join(dirpath, n) for n in sorted(dirnames + filenames)]
+    return b"".join(os.fsencode(n) + b"\0" for n in names)
+
+
+def _assert_no_secret(result: subprocess.CompletedProcess[bytes], secrets: dict[str, bytes]) -> None:
+    import hashlib
+
+    for data in secrets.values():
+        digest = hashlib.sha256(data).hexdigest().encode()
+        assert digest not in result.stdout and digest not in result.stderr
+    assert b"SECRET-MARKER" not in result.stdout + result.stderr
+    assert b"privateSecret" not in result.stdout + result.stderr
+    assert b"726f6f74" not in result.stdout + result.stderr and b"72 6f 6f 74" not in result.stdout + result.stderr
+
+
+def test_files_from_does_not_follow_links_out_of_the_tree(tmp_path: Path) -> None:
+    """The README's recipe, ``find tree -print0 | provenance scan --files-from - -0``, reads no secret."""
+    tree, _, secrets = _secret_world(tmp_path)
+    listing = _find_print0(tree)
+    result = cli("scan", "--files-from", "-", "-0", "--jobs", "1", input=listing)
+    assert result.returncode == 2, result.stderr.decode()
+    _assert_no_secret(result, secrets)
+    records = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    named = {Path(r["path"]).name: r for r in records if r["error"] and r["error"]["kind"] == "symlink-not-followed"}
+    # Every link named in the list is refused, in the tree or out of it, to a file or a folder.
+    assert set(named) == {"x.png", "y.png", "rel.png", "alias.png", "dirlink", "up.png", "gone.png", "loop.png"}
+    for record in named.values():
+        assert record["sha256"] is None and record["size"] is None
+        assert "not followed" in record["error"]["message"] and "--follow-links" in record["error"]["message"]
+    # The folder walk (``tree`` is in find's output too) still keeps links inside it, and only those.
+    walked = [r for r in records if r["verdict"] != "error" or r["error"]["kind"] != "symlink-not-followed"]
+    kinds = {Path(r["path"]).name: (r["error"] or {}).get("kind") for r in walked}
+    assert kinds["x.png"] == kinds["y.png"] == kinds["rel.png"] == kinds["up.png"] == "link-outside-tree"
+    assert kinds["alias.png"] is None and kinds["real.png"] is None
+
+
+@pytest.mark.parametrize("name", ["x.png", "y.png", "rel.png", "sub/up.png"])
+def test_a_listed_link_is_followed_only_with_follow_links(tmp_path: Path, name: str) -> None:
+    import hashlib
+
+    tree, _, secrets = _secret_world(tmp_path)
+    listing = os.fsencode(tree / name) + b"\n"
+    refused = cli("scan", "--files-from", "-", input=listing)
+    assert refused.returncode == 2
+    _assert_no_secret(refused, secrets)
+    (record,) = [json.loads(line) for line in refused.stdout.decode().splitlines()]
+    assert record["error"]["kind"] == "symlink-not-followed"
+    followed = cli("scan", "--files-from", "-", "--follow-links", input=listing)
+    (record,) = [json.loads(line) for line in followed.stdout.decode().splitlines()]
+    target = (tree / name).resolve().read_bytes()
+    assert record["sha256"] == hashlib.sha256(target).hexdigest(), "asked for, the link is followed"
+
+
+def test_links_named_on_the_command_line_are_followed(tmp_path: Path) -> None:
+    """A path the user typed is followed, for check and scan alike (SECURITY.md, Files and folders)."""
+    tree, _, _ = _secret_world(tmp_path)
+    for command in (["check", "--format", "jsonl"], ["scan"]):
+        result = cli(*command, str(tree / "y.png"))
+        (record,) = [json.loads(line) for line in result.stdout.decode().splitlines()]
+        assert record["verdict"] == "ai-generated", command
+
+
+# --- Files swapped between the walk and the check ---------------------------------
+
+
+def _swap_link(path: Path, target: Path) -> None:
+    """Replace ``path`` (file, link or folder) by a symbolic link to ``target``, atomically."""
+    staged = path.with_name(path.name + ".new")
+    staged.symlink_to(target)
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    os.replace(staged, path)
+
+
+SWAPS = {
+    # what is swapped after the walk: (entry checked, change, expected error kind or None for the walked file)
+    "file-for-link": ("plain.png", lambda t, o: _swap_link(t / "plain.png", o / "private.png"), "changed-during-scan"),
+    "link-target-for-link": (
+        "alias.png",
+        lambda t, o: _swap_link(t / "real.png", o / "private.png"),
+        "changed-during-scan",
+    ),
+    "link-retargeted": ("alias.png", lambda t, o: _swap_link(t / "alias.png", o / "private.png"), None),
+    "folder-for-link": ("sub/inner.png", lambda t, o: _swap_link(t / "sub", o / "sub"), "changed-during-scan"),
+    "file-rewritten": (
+        "plain.png",
+        lambda t, o: os.replace(o / "private.png", t / "plain.png"),
+        "changed-during-scan",
+    ),
+}
+
+
+@pytest.mark.parametrize("swap", sorted(SWAPS))
+def test_file_swapped_after_the_walk_is_not_read(tmp_path: Path, swap: str) -> None:
+    """Walk, then swap a file, link or folder, then check the walked entries: the swapped-in file is never read.
+
+    Deterministic form of the race the issue won 1 run in 6: the entries are
+    made by the same code the CLI uses (``tasks_for``) and checked by the
+    same function every worker runs (``check_task``).
+    """
+    import hashlib
+
+    from provenance.api import Options
+    from provenance.batch import check_task
+    from provenance.cli import tasks_for
+
+    tree = tmp_path / "tree"
+    (tree / "sub").mkdir(parents=True)
+    outside = tmp_path / "outside"
+    (outside / "sub").mkdir(parents=True)
+    (outside / "private.png").write_bytes(SECRET_PNG)
+    (outside / "sub" / "inner.png").write_bytes(SECRET_PNG)
+    (tree / "plain.png").write_bytes(PLAIN_PNG)
+    (tree / "real.png").write_bytes(AI_PNG)
+    (tree / "alias.png").symlink_to("real.png")
+    (tree / "sub" / "inner.png").write_bytes(PLAIN_PNG)
+    secret = hashlib.sha256(SECRET_PNG).hexdigest()
+
+    tasks, early = tasks_for([str(tree)], 1 << 30)
+    assert not early
+    name, change, kind = SWAPS[swap]
+    change(tree, outside)
+    options = Options()
+    reports = {Path(t.path).relative_to(tree).as_posix(): check_task(t, options) for t in tasks}
+    assert all(r.sha256 != secret for r in reports.values()), "the swapped-in file was read"
+    assert all("privateSecret" not in json.dumps(r.to_dict()) for r in reports.values())
+    report = reports[name]
+    if kind is None:  # the link now leads elsewhere; what the walk resolved (real.png) is what was read
+        assert report.sha256 == hashlib.sha256(AI_PNG).hexdigest()
+    else:
+        assert report.error is not None and report.error.kind == kind, report
+        assert report.sha256 is None
+
+
+def test_listed_and_named_files_swapped_after_the_walk_are_not_read(tmp_path: Path) -> None:
+    import hashlib
+
+    from provenance.api import Options
+    from provenance.batch import Task, check_task
+    from provenance.scan import iter_entries
+
+    (tmp_path / "private.png").write_bytes(SECRET_PNG)
+    for name in ("listed.png", "named.png"):
+        (tmp_path / name).write_bytes(PLAIN_PNG)
+    listing = io.BytesIO(os.fsencode(tmp_path / "listed.png") + b"\n")
+    entries = list(iter_entries([str(tmp_path / "named.png")], "-", False, listing))
+    assert [e.error_kind for e in entries] == [None, None]
+    for name in ("listed.png", "named.png"):
+        _swap_link(tmp_path / name, tmp_path / "private.png")
+    options = Options()
+    for index, entry in enumerate(entries):
+        task = Task(index, entry.path, found=getattr(entry, "found", None))
+        report = check_task(task, options)
+        assert report.sha256 != hashlib.sha256(SECRET_PNG).hexdigest(), entry.path
+        assert report.error is not None and report.error.kind == "changed-during-scan"
+
+
+# --- A file that grows while it is read -----------------------------------------
+
+
+def test_bounded_read_stops_one_byte_past_the_limit(tmp_path: Path) -> None:
+    """A real descriptor whose file grows after ``fstat``: the read stops at limit + 1 bytes."""
+    from provenance.api import read_bounded
+
+    path = tmp_path / "growing.png"
+    path.write_bytes(PLAIN_PNG)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        size = os.fstat(fd).st_size
+        with open(path, "ab") as grow:
+            grow.write(b"\0" * 100_000)
+        data = read_bounded(fd, size, 5000)
+        assert len(data) == 5001
+        assert data == (PLAIN_PNG + b"\0" * 100_000)[:5001]
+    finally:
+        os.close(fd)
+    fd = os.open(path, os.O_RDONLY)
+    try:  # a file that did not grow is read whole, limit or not
+        assert read_bounded(fd, os.fstat(fd).st_size, 1 << 30) == path.read_bytes()
+    finally:
+        os.close(fd)
+
+
+def test_file_grown_between_fstat_and_read_is_limit_exceeded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The file grows right after ``check`` measured it: reported over the limit, never read whole."""
+    import hashlib
+    from dataclasses import replace
+
+    import provenance.api as api
+    from provenance.limits import DEFAULT_LIMITS
+
+    path = tmp_path / "grows.png"
+    path.write_bytes(PLAIN_PNG)
+    grown = PLAIN_PNG + b"\0" * 200_000
+    ident = (path.stat().st_dev, path.stat().st_ino)
+    real_fstat = os.fstat
+    reads: list[int] = []
+    real_read = os.read
+
+    def fstat_then_grow(fd: int) -> os.stat_result:
+        info = real_fstat(fd)
+        if (info.st_dev, info.st_ino) == ident and info.st_size < len(grown):
+            with open(path, "ab") as fh:
+                fh.write(grown[info.st_size :])
+        return info
+
+    def counting_read(fd: int, n: int) -> bytes:
+        block = real_read(fd, n)
+        reads.append(len(block))
+        return block
+
+    monkeypatch.setattr(api.os, "fstat", fstat_then_grow)
+    options = api.Options(limits=replace(DEFAULT_LIMITS, max_file_bytes=10_000))
+    monkeypatch.setattr(api.os, "read", counting_read)
+    report = api.check(path, options)
+    monkeypatch.undo()
+    assert report.error is not None and report.error.kind == "limit-exceeded", report.to_dict()
+    assert "10000-byte" in report.error.message
+    assert report.size == len(grown) and report.sha256 == hashlib.sha256(grown).hexdigest()
+    assert max(reads) <= 1 << 20, "hashed in blocks, never held whole"
