@@ -156,6 +156,53 @@ def test_load_previous_keeps_only_unchanged_successful_records(mixed: Path, tmp_
     assert json.loads(out.read_text() + "\n]") and not out.read_text().rstrip().endswith("]")
 
 
+def test_resume_does_not_write_through_a_planted_link(mixed: Path, tmp_path: Path) -> None:
+    """A link planted where --resume once wrote its temporary file (``<out>.resume-tmp``) is not written through."""
+    out = tmp_path / "out.jsonl"
+    run_scan(ScanConfig(paths=(str(mixed),), out=out), _options(), stderr=io.StringIO())
+    gone = json.loads(out.read_bytes().splitlines()[0])
+    gone["path"] = str(mixed / "deleted.png")  # a first record to drop: --resume must rewrite, not just truncate
+    out.write_bytes(json.dumps(gone).encode() + b"\n" + out.read_bytes())
+    out.chmod(0o640)
+    victim = tmp_path / "victim.txt"
+    victim.write_bytes(b"precious\n")
+    planted = tmp_path / "out.jsonl.resume-tmp"
+    planted.symlink_to(victim)
+    before = sorted(os.listdir(tmp_path))
+
+    result = run_cli("scan", str(mixed), "--out", str(out), "--resume")
+    assert result.returncode == 1, result.stderr.decode()
+    assert victim.read_bytes() == b"precious\n"
+    assert planted.is_symlink() and os.readlink(planted) == str(victim)
+    assert sorted(os.listdir(tmp_path)) == before, "no temporary file left behind"
+    assert sorted(Path(str(r["path"])).name for r in _jsonl(out)) == ["ai.png", "camera.jpg", "plain.png"]
+    assert not out.is_symlink() and out.stat().st_mode & 0o777 == 0o640, "the output keeps its permissions"
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "json"])
+def test_resume_drops_a_deeply_nested_last_line(mixed: Path, tmp_path: Path, fmt: str) -> None:
+    """A last line nested past the JSON parser's recursion limit is a record cut short, not an internal error."""
+    out = tmp_path / f"out.{fmt}"
+    run_scan(ScanConfig(paths=(str(mixed),), out=out, fmt=fmt), _options(), stderr=io.StringIO())
+    lines = [line.rstrip(b",") for line in out.read_bytes().splitlines() if line.startswith(b"{")]
+    kept = [line for line in lines if b"camera.jpg" not in line]
+    assert len(kept) == 2
+    deep = b'{"path": "' + str(mixed / "camera.jpg").encode() + b'", "raw": ' + b"[" * 100_000
+    if fmt == "jsonl":
+        out.write_bytes(b"".join(line + b"\n" for line in kept) + deep)
+    else:
+        out.write_bytes(b"[\n" + b",\n".join([*kept, deep]))
+    result = run_cli(
+        "scan", str(mixed), "--out", str(out), "--format", fmt, "--resume", "--summary-json", str(tmp_path / "s.json")
+    )
+    assert result.returncode == 1, result.stderr.decode()
+    assert b"internal error" not in result.stderr
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert (summary["resumed"], summary["checked"]) == (2, 1), "the file whose record was cut is checked again"
+    records = _jsonl(out) if fmt == "jsonl" else json.loads(out.read_text())
+    assert sorted(Path(str(r["path"])).name for r in records) == ["ai.png", "camera.jpg", "plain.png"]
+
+
 @pytest.mark.parametrize("nul", [False, True])
 def test_files_from_stdin(mixed: Path, tmp_path: Path, nul: bool) -> None:
     odd = mixed / ("new\nline.png" if nul else "with space.png")

@@ -610,3 +610,67 @@ def test_file_grown_between_fstat_and_read_is_limit_exceeded(tmp_path: Path, mon
     assert "10000-byte" in report.error.message
     assert report.size == len(grown) and report.sha256 == hashlib.sha256(grown).hexdigest()
     assert max(reads) <= 1 << 20, "hashed in blocks, never held whole"
+
+
+# --- An output never overwrites an input ----------------------------------------
+
+
+def _out_world(tmp_path: Path) -> dict[str, Path]:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "in.png").write_bytes(AI_PNG)
+    (folder / "in3.png").write_bytes(PLAIN_PNG)
+    (folder / "data.bin").write_bytes(b"not an image, but the walk checks it\n")
+    (folder / "notes.dat").write_bytes(b"a file named on the command line\n")
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "img.png").write_bytes(PLAIN_PNG)
+    (other / "noext").write_bytes(PLAIN_PNG)  # an image by content only
+    (tmp_path / "list.txt").write_bytes(os.fsencode(folder / "in.png") + b"\n")
+    report = cli("check", "--format", "jsonl", str(folder / "in.png"))
+    (tmp_path / "r.jsonl").write_bytes(report.stdout)
+    return {"folder": folder, "other": other, "root": tmp_path}
+
+
+OUT_CLASHES = {
+    "check-same-file": ["check", "{folder}/in.png", "--out", "{folder}/in.png"],
+    "check-same-file-other-name": ["check", "{folder}/in.png", "--out", "{folder}/../in/in.png"],
+    "check-named-non-image": ["check", "{folder}/notes.dat", "--out", "{folder}/notes.dat"],
+    "check-file-in-folder": ["check", "{folder}", "--format", "json", "--out", "{folder}/in3.png"],
+    "scan-file-in-folder": ["scan", "{folder}", "--out", "{folder}/in3.png"],
+    "scan-walked-non-image": ["scan", "{folder}", "--out", "{folder}/data.bin"],
+    "scan-image-from-list": ["scan", "--files-from", "{root}/list.txt", "--out", "{other}/img.png"],
+    "scan-image-by-content": ["scan", "--files-from", "{root}/list.txt", "--out", "{other}/noext"],
+    "scan-the-list": ["scan", "--files-from", "{root}/list.txt", "--out", "{root}/list.txt"],
+    "scan-summary-json": ["scan", "{folder}", "--out", "{root}/ok.jsonl", "--summary-json", "{folder}/in.png"],
+    "scan-resume": ["scan", "{folder}", "--resume", "--out", "{folder}/in3.png"],
+    "report-its-input": ["report", "{root}/r.jsonl", "--out", "{root}/r.jsonl"],
+    "report-over-an-image": ["report", "{root}/r.jsonl", "--out", "{other}/img.png"],
+}
+
+
+@pytest.mark.parametrize("case", sorted(OUT_CLASHES))
+def test_out_that_would_overwrite_an_input_is_refused(tmp_path: Path, case: str) -> None:
+    world = _out_world(tmp_path)
+    snap = Snapshot.of([world["folder"], world["other"], world["root"]])
+    args = [a.format(**{k: str(v) for k, v in world.items()}) for a in OUT_CLASHES[case]]
+    result = cli(*args)
+    assert result.returncode == 2, (result.stdout.decode(), result.stderr.decode())
+    assert b"provenance: error:" in result.stderr
+    assert b"overwrite" in result.stderr or b"destroy" in result.stderr
+    assert result.stdout == b""
+    snap.assert_unchanged()  # nothing truncated, nothing written, not even the --out of scan-summary-json
+
+
+def test_out_beside_the_inputs_is_still_allowed(tmp_path: Path) -> None:
+    """Names the walk passes over (.jsonl, .json, .csv, hidden) and new files may sit inside a checked folder."""
+    world = _out_world(tmp_path)
+    folder = world["folder"]
+    for _ in range(2):  # the second time, the outputs exist already
+        scan = cli("scan", str(folder), "--out", str(folder / "results.jsonl"))
+        assert scan.returncode == 2, scan.stderr.decode()  # data.bin and notes.dat are not images
+        assert len((folder / "results.jsonl").read_bytes().splitlines()) == 4
+        check = cli("check", str(folder / "in.png"), "--out", str(folder / ".hidden.out"))
+        assert check.returncode == 1, check.stderr.decode()
+    fresh = cli("check", str(folder / "in.png"), "--out", str(folder / "new.png"))
+    assert fresh.returncode == 1 and json.loads((folder / "new.png").read_text())[0]["verdict"] == "ai-generated"
