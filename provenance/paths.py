@@ -49,6 +49,11 @@ SKIPPED_EXTENSIONS = frozenset(
         ".ini",
         ".cfg",
         ".xmp",
+        ".pdf",
+        ".doc",
+        ".docx",
+        ".odt",
+        ".rtf",
     }
 )
 
