@@ -105,8 +105,11 @@ def build_options(
     limits = DEFAULT_LIMITS
     chosen_timeout = timeout if timeout is not None else conf.get("timeout")
     if chosen_timeout is not None:
-        if float(chosen_timeout) <= 0:
-            raise _fail("--timeout must be positive")
+        where = "--timeout" if timeout is not None else "config setting timeout"
+        if isinstance(chosen_timeout, bool) or not isinstance(chosen_timeout, (int, float)):
+            raise _fail(f"{where} must be a number of seconds (got {chosen_timeout!r})")
+        if not 0 < float(chosen_timeout) < float("inf"):
+            raise _fail(f"{where} must be a positive number of seconds (got {chosen_timeout})")
         limits = replace(limits, timeout=float(chosen_timeout))
     for pem in anchors:
         if not pem.is_file():
@@ -189,12 +192,12 @@ def exit_code(reports: list[Any]) -> int:
 
 def run_checks(tasks: list[Any], early: list[tuple[int, Any]], options: Any, jobs: int | None) -> Iterator[Any]:
     """Reports in input order, checked with a local process pool."""
-    from provenance.batch import LocalPool, ordered
+    from provenance.batch import LocalPool, default_jobs, ordered
 
     def results() -> Iterator[tuple[int, Any]]:
         yield from early
         if tasks:
-            pool = LocalPool(options, jobs=min(jobs or os.cpu_count() or 1, len(tasks)))
+            pool = LocalPool(options, jobs=min(jobs or default_jobs(), len(tasks)))
             yield from pool.run(tasks)
 
     return ordered(results())

@@ -195,6 +195,24 @@ def test_config_jobs_below_one_is_refused_alike(tmp_path: Path) -> None:
     assert _run("check", "--format", "json", "--config", str(config), str(image)).returncode == 0
 
 
+@pytest.mark.parametrize("timeout", ["0", "-1", "nan", "inf"])
+def test_timeout_not_a_positive_number_is_refused_alike(tmp_path: Path, timeout: str) -> None:
+    image = tmp_path / "a.png"
+    image.write_bytes(png_bytes())
+    said = []
+    for command in ("check", "scan"):
+        result = _run(command, f"--timeout={timeout}", str(image))
+        assert result.returncode == 2 and result.stdout == b""
+        said.append(result.stderr.decode())
+    assert said[0] == said[1] and "--timeout must be a positive number of seconds" in said[0]
+    config = tmp_path / "config.toml"
+    config.write_text('timeout = "ten"\n')
+    for command in ("check", "scan"):
+        result = _run(command, "--config", str(config), str(image))
+        assert result.returncode == 2 and "internal error" not in result.stderr.decode()
+        assert "config setting timeout must be a number of seconds" in result.stderr.decode()
+
+
 @pytest.mark.parametrize("command", ["check", "scan"])
 def test_help_lists_exit_codes_defaults_and_the_watermarks_extra(command: str) -> None:
     result = _run(command, "--help", columns=100)
