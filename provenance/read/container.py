@@ -52,6 +52,13 @@ _RDF_OPEN = re.compile(rb"<rdf:RDF[\s>]")
 MAX_TEXT_ITEMS = 4096
 
 
+def _four_cc(code: bytes) -> str:
+    """A chunk type for a message: its name when it is one (letters, digits, spaces), else no bytes at all."""
+    if len(code) == 4 and all(c == 0x20 or 0x30 <= c <= 0x39 or 0x41 <= c <= 0x5A or 0x61 <= c <= 0x7A for c in code):
+        return repr(code.decode("ascii"))
+    return "of no valid type"
+
+
 class Truncated(Exception):
     """Raised inside a walker when the bytes end before a structure does."""
 
@@ -395,7 +402,7 @@ def _walk_png(data: bytes, layout: Layout, limits: Limits) -> None:
         start = pos + 8
         end = start + length
         if end + 4 > n:
-            raise Truncated(f"PNG chunk {ctype.decode('latin-1')!r} at byte {pos} (declares {length} bytes)")
+            raise Truncated(f"PNG chunk {_four_cc(ctype)} at byte {pos} (declares {length} bytes)")
         if ctype == b"IDAT":  # most chunks: note them without copying the pixels
             layout.has_image_data = seen_ihdr
             pos = end + 4
@@ -500,7 +507,7 @@ def _walk_webp(data: bytes, layout: Layout, limits: Limits) -> None:
         start = pos + 8
         end = start + size
         if end > n:
-            raise Truncated(f"WebP chunk {fourcc.decode('latin-1')!r} at byte {pos}")
+            raise Truncated(f"WebP chunk {_four_cc(fourcc)} at byte {pos}")
         if fourcc in (b"VP8 ", b"VP8L", b"ANMF", b"ANIM"):  # image data: not copied
             layout.has_image_data = True
             if fourcc == b"VP8L" and size >= 5 and layout.has_alpha is None:

@@ -146,6 +146,19 @@ def test_unknown_bytes_and_text_are_not_an_image_without_bytes() -> None:
     assert one.error is not None and "(1 byte;" in one.error.message
 
 
+def test_truncated_chunk_messages_name_the_chunk_type_only_when_it_is_one() -> None:
+    data = png_bytes()
+    named = check_bytes(data[: 33 + 8 + 10], "cut.png")  # IHDR, then 10 bytes into the next chunk
+    assert named.error is not None and named.error.kind == "truncated"
+    assert re.search(r"PNG chunk '[A-Za-z]{4}' at byte 33", named.error.message), named.error.message
+    garbage = bytearray(data[: 33 + 8 + 10])
+    garbage[37:41] = b"\x01\x02\xff\x00"
+    report = check_bytes(bytes(garbage), "cut.png")
+    assert report.error is not None and report.error.kind == "truncated"
+    assert "PNG chunk of no valid type at byte 33" in report.error.message
+    assert "\\x" not in report.error.message and "\\x" not in report.summary
+
+
 def test_folder_walk_passes_over_pdf_like_txt_but_a_named_pdf_is_reported(tmp_path: Path) -> None:
     (tmp_path / "img.png").write_bytes(png_bytes())
     (tmp_path / "notes.txt").write_text("notes")
