@@ -23,6 +23,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from provenance import __version__, exitcodes
+from provenance.limits import DEFAULT_LIMITS
 
 HELP = """Does an image declare, or betray, generation or editing by AI? Reads Content
 Credentials (C2PA), XMP/IPTC, EXIF, PNG text and JPEG comments, offline.
@@ -96,7 +97,6 @@ def build_options(
     timeout: float | None,
 ) -> tuple[Any, dict[str, Any]]:
     from provenance.api import make_options
-    from provenance.limits import DEFAULT_LIMITS
     from provenance.match import RuleError
 
     conf = load_config(config)
@@ -105,8 +105,11 @@ def build_options(
     limits = DEFAULT_LIMITS
     chosen_timeout = timeout if timeout is not None else conf.get("timeout")
     if chosen_timeout is not None:
-        if float(chosen_timeout) <= 0:
-            raise _fail("--timeout must be positive")
+        where = "--timeout" if timeout is not None else "config setting timeout"
+        if isinstance(chosen_timeout, bool) or not isinstance(chosen_timeout, (int, float)):
+            raise _fail(f"{where} must be a number of seconds (got {chosen_timeout!r})")
+        if not 0 < float(chosen_timeout) < float("inf"):
+            raise _fail(f"{where} must be a positive number of seconds (got {chosen_timeout})")
         limits = replace(limits, timeout=float(chosen_timeout))
     for pem in anchors:
         if not pem.is_file():
@@ -125,6 +128,23 @@ def build_options(
     except (OSError, UnicodeDecodeError) as exc:
         raise _fail(str(exc)) from None
     return options, conf
+
+
+def chosen_jobs(jobs: int | None, conf: dict[str, Any]) -> int | None:
+    """The worker count from ``--jobs`` or the config's ``jobs``; ``None``: every core.
+
+    ``check`` and ``scan`` both refuse 0 and negative counts the same way.
+    """
+    if jobs is not None:
+        if jobs < 1:
+            raise _fail(f"--jobs must be at least 1 (got {jobs}); leave it out to use every core")
+        return jobs
+    value = conf.get("jobs")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise _fail(f"config setting jobs must be a whole number of at least 1 (got {value!r})")
+    return value
 
 
 def _collect_from_now_on() -> None:
@@ -172,12 +192,12 @@ def exit_code(reports: list[Any]) -> int:
 
 def run_checks(tasks: list[Any], early: list[tuple[int, Any]], options: Any, jobs: int | None) -> Iterator[Any]:
     """Reports in input order, checked with a local process pool."""
-    from provenance.batch import LocalPool, ordered
+    from provenance.batch import LocalPool, default_jobs, ordered
 
     def results() -> Iterator[tuple[int, Any]]:
         yield from early
         if tasks:
-            pool = LocalPool(options, jobs=min(jobs or os.cpu_count() or 1, len(tasks)))
+            pool = LocalPool(options, jobs=min(jobs or default_jobs(), len(tasks)))
             yield from pool.run(tasks)
 
     return ordered(results())
@@ -195,9 +215,21 @@ AllowNetworkOpt = Annotated[
     bool, typer.Option("--allow-network", help="Allow fetching remote manifests and OCSP (off by default).")
 ]
 WatermarksOpt = Annotated[
-    bool, typer.Option("--watermarks", help="Also decode pixels to look for invisible watermarks.")
+    bool,
+    typer.Option(
+        "--watermarks",
+        help="Also decode pixels to look for invisible watermarks "
+        "(needs the watermarks extra: pip install 'provenance[watermarks]').",
+    ),
 ]
-TimeoutOpt = Annotated[Optional[float], typer.Option("--timeout", help="Seconds allowed per file.")]
+TimeoutOpt = Annotated[
+    Optional[float],
+    typer.Option("--timeout", help=f"Seconds allowed per file (default: {DEFAULT_LIMITS.timeout:g})."),
+]
+JobsOpt = Annotated[
+    Optional[int], typer.Option("--jobs", "-j", help="Worker processes, at least 1 (default: every core).")
+]
+
 OutOpt = Annotated[
     Optional[Path], typer.Option("--out", "-o", help="Write the output to this file instead of standard output.")
 ]
@@ -260,13 +292,21 @@ def check(
     allow_network: AllowNetworkOpt = False,
     watermarks: WatermarksOpt = False,
     timeout: TimeoutOpt = None,
-    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", help="Worker processes (default: all cores).")] = None,
+    jobs: JobsOpt = None,
     config: ConfigOpt = None,
     out: OutOpt = None,
     thumbnails: ThumbnailsOpt = False,
 ) -> None:
-    """Check images and explain, for each, whether it declares or betrays AI."""
+    """Check images and explain, for each, whether it declares or betrays AI.
+
+    \b
+    Exit codes:
+      0  every file analysed, none flagged
+      1  at least one file flagged (ai-generated, ai-edited, or invalid credentials)
+      2  usage error, or at least one file could not be analysed (wins over 1)
+    """
     options, conf = build_options(config, trust_anchors, no_default_trust, rules, allow_network, watermarks, timeout)
+    workers = chosen_jobs(jobs, conf)
     fmt = format or _default_format(out)
     if thumbnails and fmt is not Format.html:
         raise _fail("--thumbnails only applies to --format html")
@@ -276,16 +316,18 @@ def check(
         raise _fail("no files to check")
     reports: list[Any] = []
     with _output(out) as sink:
-        stream = run_checks(tasks, early, options, jobs or conf.get("jobs"))
+        stream = run_checks(tasks, early, options, workers)
         if fmt is Format.text:
             from rich.console import Console
 
-            from provenance.render.text import render
+            from provenance.render.text import render, render_counts
 
             console = Console(file=sink) if sink is not sys.stdout else Console()
             for report in stream:
                 reports.append(report)
                 render(report, console, verbose)
+            if len(reports) > 1:
+                render_counts(reports, console)
         elif fmt is Format.jsonl:
             for report in stream:
                 reports.append(report)
@@ -344,7 +386,7 @@ def scan(
     format: Annotated[ScanFormat, typer.Option("--format", "-f", help="jsonl (default), csv or json.")] = (
         ScanFormat.jsonl
     ),
-    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", help="Worker processes (default: all cores).")] = None,
+    jobs: JobsOpt = None,
     fail_on: Annotated[
         Optional[str],
         typer.Option(
@@ -382,19 +424,26 @@ def scan(
     """Check many files, streaming one record per file as each finishes; resumable.
 
     Progress and a summary go to stderr on a terminal; otherwise stderr gets
-    only per-file errors. Exit codes as for check (--fail-on chooses what
-    gives 1); 130 after Ctrl-C (143 after SIGTERM), with the output left valid.
+    only per-file errors.
+
+    \b
+    Exit codes:
+      0    every file analysed, none flagged
+      1    at least one file flagged (--fail-on; default ai-generated, ai-edited, invalid)
+      2    usage error, or at least one file could not be analysed (wins over 1)
+      130  after Ctrl-C (143 after SIGTERM), with the output left valid
     """
     from provenance.scan import DEFAULT_FAIL_ON, ScanConfig, ScanError, parse_fail_on, run_scan
 
     options, conf = build_options(config, trust_anchors, no_default_trust, rules, allow_network, watermarks, timeout)
+    workers = chosen_jobs(jobs, conf)
     try:
         chosen = DEFAULT_FAIL_ON if fail_on is None else parse_fail_on(fail_on)
         settings = ScanConfig(
             paths=tuple(paths or ()),
             out=out,
             fmt=format.value,
-            jobs=jobs or conf.get("jobs"),
+            jobs=workers,
             fail_on=chosen,
             only_flagged=only_flagged,
             resume=resume,
@@ -403,8 +452,6 @@ def scan(
             follow_links=follow_links,
             summary_json=summary_json,
         )
-        if settings.jobs is not None and settings.jobs < 1:
-            raise ScanError("--jobs must be at least 1")
         summary = run_scan(settings, options)
     except ScanError as exc:
         raise _fail(str(exc)) from None

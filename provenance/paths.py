@@ -85,6 +85,11 @@ SKIPPED_EXTENSIONS = frozenset(
         ".ini",
         ".cfg",
         ".xmp",
+        ".pdf",
+        ".doc",
+        ".docx",
+        ".odt",
+        ".rtf",
     }
 )
 

@@ -77,14 +77,26 @@ def is_flagged(verdict: str, state: str, fail_on: frozenset[str]) -> bool:
 # --- inputs ------------------------------------------------------------------
 
 
+#: Longest path Linux accepts (PATH_MAX): a NUL-separated list holds a NUL by then.
+_PATH_MAX = 4096
+
+NOT_NUL_SEPARATED = (
+    "-0: the --files-from list has line breaks but no NUL byte, so it is one path a line, not "
+    "NUL-separated; drop -0, or make the list with find -print0"
+)
+
+
 def read_list(stream: IO[bytes], nul: bool = False, chunk: int = 1 << 16) -> Iterator[str]:
     """Paths from a list, one per line (or NUL-separated with ``nul``), read lazily.
 
     Empty entries are skipped; with newlines a trailing ``\\r`` is dropped.
-    Bytes that are not UTF-8 survive as in ``os.fsdecode``.
+    Bytes that are not UTF-8 survive as in ``os.fsdecode``. With ``nul``, a
+    list with line breaks and no NUL at all (``find -print`` instead of
+    ``-print0``) raises :class:`ScanError` before any path is given out.
     """
     sep = b"\0" if nul else b"\n"
     rest = b""
+    split = False  # a separator seen
     # read1: take what a pipe has now rather than wait for a whole chunk.
     read = getattr(stream, "read1", stream.read)
     while True:
@@ -93,10 +105,15 @@ def read_list(stream: IO[bytes], nul: bool = False, chunk: int = 1 << 16) -> Ite
             break
         parts = (rest + block).split(sep)
         rest = parts.pop()
+        split = split or bool(parts)
+        if nul and not split and len(rest) > _PATH_MAX and b"\n" in rest:
+            raise ScanError(NOT_NUL_SEPARATED)
         for part in parts:
             name = _list_name(part, nul)
             if name:
                 yield name
+    if nul and not split and b"\n" in rest:
+        raise ScanError(NOT_NUL_SEPARATED)
     name = _list_name(rest, nul)
     if name:
         yield name

@@ -57,20 +57,24 @@ def preload() -> None:
         pass
 
 
+def _unreadable(data: bytes) -> ReadIssue:
+    """Why bytes that are no supported image cannot be read: the format's name, never the bytes."""
+    size = f"{len(data)} byte{'' if len(data) == 1 else 's'}"
+    known = container.identify(data)
+    if known is not None:
+        name, why = known
+        return ReadIssue("unsupported-format", f"{name}: {why} (provenance reads {container.SUPPORTED_FORMATS} images)")
+    what = "plain text" if container.looks_like_text(data) else "unknown format"
+    return ReadIssue("not-an-image", f"not a recognised image format ({size}; {what})")
+
+
 def read(data: bytes, name: str, options: ReadOptions) -> Extracted:
     """Run every applicable reader over the bytes of one file."""
     if not data:
         return Extracted(None, fatal=ReadIssue("empty", "the file is empty (0 bytes)"))
     media_type = container.sniff(data)
     if media_type is None:
-        head = data[:8].hex(" ")
-        return Extracted(
-            None,
-            fatal=ReadIssue(
-                "not-an-image",
-                f"not a recognised image format ({len(data)} bytes; first bytes: {head})",
-            ),
-        )
+        return Extracted(None, fatal=_unreadable(data))
     limits = options.limits
     layout = container.walk(data, media_type, limits)
     if not layout.has_image_data:

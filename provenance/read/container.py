@@ -52,6 +52,13 @@ _RDF_OPEN = re.compile(rb"<rdf:RDF[\s>]")
 MAX_TEXT_ITEMS = 4096
 
 
+def _four_cc(code: bytes) -> str:
+    """A chunk type for a message: its name when it is one (letters, digits, spaces), else no bytes at all."""
+    if len(code) == 4 and all(c == 0x20 or 0x30 <= c <= 0x39 or 0x41 <= c <= 0x5A or 0x61 <= c <= 0x7A for c in code):
+        return repr(code.decode("ascii"))
+    return "of no valid type"
+
+
 class Truncated(Exception):
     """Raised inside a walker when the bytes end before a structure does."""
 
@@ -118,6 +125,115 @@ def sniff(data: bytes) -> str | None:
     if text_head.startswith((b"<?xml", b"<svg", b"<!DOCTYPE svg", b"<!--")) and b"<svg" in data[:65536]:
         return "image/svg+xml"
     return None
+
+
+#: The image formats :func:`sniff` recognises, as a sentence for messages.
+SUPPORTED_FORMATS = "JPEG, PNG, GIF, WebP, TIFF, JPEG XL, AVIF, HEIC/HEIF, BMP and SVG"
+
+_NOT_YET = "not supported yet"
+_NOT_IMAGE = "not an image"
+
+#: ISO base media (``ftyp``) brands that are not still images.
+_FTYP_KINDS: tuple[tuple[tuple[bytes, ...], str, str], ...] = (
+    ((b"qt  ",), "a QuickTime (MOV) video", _NOT_YET),
+    ((b"M4A ", b"M4B ", b"M4P "), "an MPEG-4 audio file (M4A)", _NOT_YET),
+    ((b"3gp", b"3g2"), "a 3GP video", _NOT_YET),
+    ((b"crx ",), "a Canon CR3 raw image", _NOT_YET),
+    ((b"jp2 ", b"jpx ", b"jpm "), "a JPEG 2000 image", _NOT_YET),
+)
+
+#: Leading magic bytes of formats people mistake for images, or keep beside them.
+_MAGIC_KINDS: tuple[tuple[bytes, str, str], ...] = (
+    (b"%PDF-", "a PDF document", _NOT_IMAGE),
+    (b"%!PS", "a PostScript document", _NOT_IMAGE),
+    (b"fLaC", "a FLAC audio file", _NOT_YET),
+    (b"OggS", "an Ogg audio or video file", _NOT_YET),
+    (b"ID3", "an MP3 audio file", _NOT_YET),
+    (b"FLV\x01", "a Flash (FLV) video", _NOT_YET),
+    (b"\x30\x26\xb2\x75\x8e\x66\xcf\x11", "a Windows Media (ASF/WMV) file", _NOT_YET),
+    (b"\x00\x00\x01\xba", "an MPEG video", _NOT_YET),
+    (b"\x00\x00\x00\x0cjP  \r\n\x87\n", "a JPEG 2000 image", _NOT_YET),
+    (b"\xff\x4f\xff\x51", "a JPEG 2000 image", _NOT_YET),
+    (b"8BPS", "a Photoshop (PSD) document", _NOT_YET),
+    (b"\x00\x00\x01\x00", "an ICO icon", _NOT_YET),
+    (b"FUJIFILMCCD-RAW", "a Fujifilm RAF raw image", _NOT_YET),
+    (b"PK\x03\x04", "a ZIP archive", _NOT_IMAGE),
+    (b"PK\x05\x06", "an empty ZIP archive", _NOT_IMAGE),
+    (b"\x1f\x8b", "a gzip archive", _NOT_IMAGE),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive", _NOT_IMAGE),
+    (b"Rar!\x1a\x07", "a RAR archive", _NOT_IMAGE),
+    (b"\xfd7zXZ\x00", "an XZ archive", _NOT_IMAGE),
+    (b"BZh", "a bzip2 archive", _NOT_IMAGE),
+    (b"\x7fELF", "an executable program (ELF)", _NOT_IMAGE),
+    (b"SQLite format 3\x00", "an SQLite database", _NOT_IMAGE),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Microsoft Office document", _NOT_IMAGE),
+    (b"{\\rtf", "an RTF document", _NOT_IMAGE),
+)
+
+
+def identify(data: bytes) -> tuple[str, str] | None:
+    """Name a known format that :func:`sniff` does not read: ``(name, why)``, or ``None``.
+
+    ``name`` reads in a sentence ("a PDF document", "an MP4 video"); ``why``
+    is "not supported yet" for media that may one day be read, "not an
+    image" for documents, archives and programs. Only the format's name is
+    ever put into a message, never bytes of the file.
+    """
+    head = data[:64]
+    for magic, name, why in _MAGIC_KINDS:
+        if head.startswith(magic):
+            return name, why
+    if b"%PDF-" in data[:1024]:  # readers accept a PDF header after a little junk
+        return "a PDF document", _NOT_IMAGE
+    if head[4:8] == b"ftyp":
+        brand = head[8:12]
+        for brands, name, why in _FTYP_KINDS:
+            if brand.startswith(brands):
+                return name, why
+        if brand[:3] in (b"iso", b"mp4", b"avc", b"M4V", b"das", b"mmp", b"f4v", b"MSN"):
+            return "an MP4 video", _NOT_YET
+        return "an ISO base media file (the MP4 family), not a HEIF or AVIF image", _NOT_YET
+    if head[:4] == b"RIFF":
+        form = head[8:12]
+        if form == b"WAVE":
+            return "a WAV audio file", _NOT_YET
+        if form == b"AVI ":
+            return "an AVI video", _NOT_YET
+        return "a RIFF file that is not WebP", _NOT_YET
+    if head[:4] == b"\x1a\x45\xdf\xa3":  # EBML: Matroska and WebM
+        if b"webm" in head:
+            return "a WebM video", _NOT_YET
+        return "a Matroska (MKV) video", _NOT_YET
+    if len(head) >= 4 and head[0] == 0xFF and _mpeg_audio_frame(head[1], head[2]):
+        return "an MP3 audio file", _NOT_YET
+    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xF6 == 0xF0:
+        return "an AAC audio file", _NOT_YET
+    if head[:2] == b"MZ":
+        return "a Windows program", _NOT_IMAGE
+    if head[:1] == b"\x47" and data[188:189] == b"\x47" and data[376:377] == b"\x47":
+        return "an MPEG transport stream video", _NOT_YET
+    return None
+
+
+def _mpeg_audio_frame(second: int, third: int) -> bool:
+    """Whether bytes 2 and 3 continue an MPEG audio frame header after 0xFF."""
+    version = (second >> 3) & 0b11
+    layer = (second >> 1) & 0b11
+    bitrate = third >> 4
+    rate = (third >> 2) & 0b11
+    return second & 0xE0 == 0xE0 and version != 0b01 and layer != 0 and bitrate not in (0, 15) and rate != 3
+
+
+def looks_like_text(data: bytes) -> bool:
+    """Whether the start of ``data`` is plain UTF-8 text (notes, logs, code)."""
+    sample = data[:4096]
+    try:
+        text = sample.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(sample) - 3:  # a character cut by the sample's end is fine
+            return False
+        text = sample[: exc.start].decode("utf-8")
+    return bool(text) and all(ch.isprintable() or ch in "\t\n\r\f" for ch in text)
 
 
 def extension_mismatch(name: str, media_type: str) -> str | None:
@@ -286,7 +402,7 @@ def _walk_png(data: bytes, layout: Layout, limits: Limits) -> None:
         start = pos + 8
         end = start + length
         if end + 4 > n:
-            raise Truncated(f"PNG chunk {ctype.decode('latin-1')!r} at byte {pos} (declares {length} bytes)")
+            raise Truncated(f"PNG chunk {_four_cc(ctype)} at byte {pos} (declares {length} bytes)")
         if ctype == b"IDAT":  # most chunks: note them without copying the pixels
             layout.has_image_data = seen_ihdr
             pos = end + 4
@@ -391,7 +507,7 @@ def _walk_webp(data: bytes, layout: Layout, limits: Limits) -> None:
         start = pos + 8
         end = start + size
         if end > n:
-            raise Truncated(f"WebP chunk {fourcc.decode('latin-1')!r} at byte {pos}")
+            raise Truncated(f"WebP chunk {_four_cc(fourcc)} at byte {pos}")
         if fourcc in (b"VP8 ", b"VP8L", b"ANMF", b"ANIM"):  # image data: not copied
             layout.has_image_data = True
             if fourcc == b"VP8L" and size >= 5 and layout.has_alpha is None:

@@ -27,6 +27,33 @@ STATE_STYLE = {
 }
 STRENGTH_STYLE = {"declared": "bold", "strong": "", "weak": "dim"}
 
+#: Longest finding message shown in the table; longer ones are cut at a word boundary.
+MESSAGE_CHARS = 240
+#: Longest metadata value shown under ``--verbose``.
+VALUE_CHARS = 300
+#: What the mark after a rule id means, under the findings table.
+DECISIVE_NOTE = "* decisive: this finding decided the verdict"
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, at a word boundary when one is near, with "...".
+
+    A value with no space in its last third (a URL, a hash) is cut where the
+    limit falls.
+    """
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 3]
+    space = max(cut.rfind(" "), cut.rfind("\n"))
+    if space >= (limit * 2) // 3:
+        cut = cut[:space]
+    return cut.rstrip(" \n\t,;:") + "..."
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 byte``, ``2 bytes``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
 
 def _credentials_table(credentials: Credentials) -> Table:
     table = Table.grid(padding=(0, 2))
@@ -62,14 +89,22 @@ def _credentials_table(credentials: Credentials) -> Table:
 
 
 def _findings_table(report: Report) -> Table:
-    table = Table(show_lines=False, expand=True, title_justify="left")
+    decisive = any(finding.rule in report.decisive for finding in report.findings)
+    table = Table(
+        show_lines=False,
+        expand=True,
+        title_justify="left",
+        caption=DECISIVE_NOTE if decisive else None,
+        caption_justify="left",
+        caption_style="dim",
+    )
     table.add_column("Rule", no_wrap=True)
     table.add_column("From", overflow="fold", ratio=2)
     table.add_column("Finding", overflow="fold", ratio=5)
     table.add_column("Indicates", no_wrap=True)
     table.add_column("Strength", no_wrap=True)
     for finding in report.findings:
-        message = finding.message if len(finding.message) <= 240 else finding.message[:237] + "..."
+        message = shorten(finding.message, MESSAGE_CHARS)
         marker = "*" if finding.rule in report.decisive else ""
         table.add_row(
             _t(finding.rule + marker),
@@ -129,21 +164,34 @@ def manifest_tree(credentials: Credentials) -> Tree:
     return tree
 
 
-def render(report: Report, console: Console, verbose: bool = False) -> None:
+def _head(report: Report) -> Text:
+    """The first line: verdict, confidence (none for an error: nothing was judged), type and size."""
     verdict = Text(f" {report.verdict.upper()} ", style=VERDICT_STYLE.get(report.verdict, "bold"))
-    head = Text.assemble(verdict, "  confidence: ", (report.confidence, "bold"))
-    if report.media_type:
-        head.append(f"   {report.media_type}, {report.size} bytes")
-    parts: list[RenderableType] = [head, _t(report.summary)]
     if report.error:
-        parts.append(_t(f"error ({report.error.kind}): {report.error.message}", "red"))
+        head = Text.assemble(verdict, "  error kind: ", (printable(report.error.kind), "bold"))
+    else:
+        head = Text.assemble(verdict, "  confidence: ", (report.confidence, "bold"))
+    if report.media_type:
+        size = f", {plural(report.size, 'byte')}" if report.size is not None else ""
+        head.append(f"   {report.media_type}{size}")
+    return head
+
+
+def render(report: Report, console: Console, verbose: bool = False) -> None:
+    parts: list[RenderableType] = [_head(report), _t(report.summary)]
+    issues = report.issues
+    if report.error:
+        message = report.error.message
+        if message not in report.summary:  # the summary usually states it already: say it once
+            parts.append(_t(message, "red"))
+        issues = tuple(i for i in issues if i.message not in message and i.message not in report.summary)
     else:
         parts.append(_credentials_table(report.credentials))
         if report.findings:
             parts.append(_findings_table(report))
         else:
             parts.append(Text("No findings.", style="dim"))
-    for issue in report.issues:
+    for issue in issues:
         parts.append(_t(f"note ({issue.kind}, {issue.source}): {issue.message}", "yellow"))
     if verbose:
         if report.credentials.manifests:
@@ -154,10 +202,26 @@ def render(report: Report, console: Console, verbose: bool = False) -> None:
             raw.add_column("Field")
             raw.add_column("Value", overflow="fold")
             for field in report.raw:
-                raw.add_row(_t(field.source), _t(field.field), _t(field.value[:300]))
+                raw.add_row(_t(field.source), _t(field.field), _t(shorten(field.value, VALUE_CHARS)))
             parts.append(raw)
         parts.append(Text(f"readers: {', '.join(report.readers) or 'none'}; sha256 {report.sha256}", style="dim"))
     console.print(Panel(Group(*parts), title=Text(printable_path(report.path), style="bold"), title_align="left"))
+
+
+def render_counts(reports: list[Report], console: Console) -> None:
+    """The closing line after several panels: files, each verdict, flagged, errors (by kind)."""
+    from collections import Counter
+
+    verdicts = Counter(r.verdict for r in reports)
+    order = ("ai-generated", "ai-edited", "captured", "no-evidence")
+    shown = ", ".join(f"{verdicts[v]} {v}" for v in order if verdicts[v]) or "none judged"
+    flagged = sum(1 for r in reports if r.flagged)
+    errors = [r.error.kind for r in reports if r.error]
+    line = f"{plural(len(reports), 'file')}: {shown}; {flagged} flagged; {plural(len(errors), 'error')}"
+    if errors:
+        kinds = Counter(errors)
+        line += " (" + ", ".join(f"{printable(k)} {n}" for k, n in sorted(kinds.items())) + ")"
+    console.print(Text(line, style="bold"))
 
 
 def printable_path(path: str) -> str:

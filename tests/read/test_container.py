@@ -78,7 +78,7 @@ def test_truncated_before_image_data_is_an_error() -> None:
 def test_empty_and_unknown() -> None:
     assert read(b"", "e", ReadOptions()).fatal.kind == "empty"  # type: ignore[union-attr]
     fatal = read(b"\x00", "one", ReadOptions()).fatal
-    assert fatal is not None and fatal.kind == "not-an-image" and "1 bytes" in fatal.message
+    assert fatal is not None and fatal.kind == "not-an-image" and "(1 byte; unknown format)" in fatal.message
 
 
 def test_webp_and_gif_metadata() -> None:
