@@ -251,3 +251,13 @@ def test_cards_held_for_later_pages_cannot_be_broken_out_of() -> None:
     assert "<script>alert" not in page and "<img src=x" not in page and "</NOSCRIPT>" not in page
     parsed = parse(page)
     assert [t for t, _ in parsed.tags].count("script") == 1
+
+
+def test_style_and_script_are_the_package_files_allowed_by_their_hashes() -> None:
+    static = Path(__file__).resolve().parents[2] / "provenance" / "render" / "static"
+    css, js = (static / "report.css").read_bytes(), (static / "report.js").read_bytes()
+    page = parse(render_html([hostile_report()]))
+    csp = policy(page)
+    assert page.styles == [css.decode("utf-8")] and page.scripts == [js.decode("utf-8")]
+    assert csp["style-src"] == "'sha256-" + base64.b64encode(hashlib.sha256(css).digest()).decode() + "'"
+    assert csp["script-src"] == "'sha256-" + base64.b64encode(hashlib.sha256(js).digest()).decode() + "'"
