@@ -14,14 +14,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
-import os
 import re
-import stat
-import warnings
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from html import escape
 from importlib import resources
@@ -29,6 +24,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from provenance import __version__
+from provenance.render.preview import THUMBNAIL_PIXELS as THUMBNAIL_PIXELS
+from provenance.render.preview import Preview
+from provenance.render.preview import make_thumbnail as make_thumbnail
+from provenance.render.preview import thumbnails_for as thumbnails_for
 
 DEFAULT_TITLE = "provenance report"
 
@@ -88,8 +87,6 @@ FIRST_PAGE = 50
 OPEN_CARDS_UP_TO = 60
 #: Manifest chains deeper than this are cut (a hostile JSONL could nest without end).
 MAX_CHAIN_DEPTH = 40
-THUMBNAIL_PIXELS = 160
-THUMBNAIL_MAX_FILE_BYTES = 512 * 1024**2
 
 #: The page's style sheet and script, package files (``provenance/render/static/``) so that they can be
 #: linted and read on their own. They are inlined into every page, and allowed by the policy by the
@@ -601,9 +598,11 @@ def _findings_section(report: Mapping[str, Any], index: int) -> str:
     )
 
 
-def _thumbnail(index: int, uri: str | None, name: str) -> str:
+def _thumbnail(index: int, preview: Preview | None, name: str) -> str:
+    uri = preview.uri if preview is not None else None
     if uri is None:
-        return '<div class="thumb"><p class="x">No preview could be made.</p></div>'
+        why = preview.why_not if preview is not None and preview.why_not else "none could be made"
+        return f'<div class="thumb"><p class="x">Preview not shown: {_e(why)}.</p></div>'
     return (
         f'<div class="thumb"><input type="checkbox" id="u{index}">'
         f'<label for="u{index}">Unblur preview</label>'
@@ -616,7 +615,7 @@ def render_card(
     report: Mapping[str, Any],
     index: int,
     *,
-    thumbnail: str | None = None,
+    thumbnail: Preview | str | None = None,
     thumbnails_on: bool = False,
     open_details: bool = True,
 ) -> str:
@@ -637,7 +636,7 @@ def render_card(
         f'<h3 id="f{index}-h"><span class="x">{index + 1}.</span> {_e(name)}</h3>',
     ]
     if thumbnails_on:
-        out.append(_thumbnail(index, thumbnail, name))
+        out.append(_thumbnail(index, _preview(thumbnail), name))
     out.append(f'<p class="line">{"".join(line)}</p>')
     out.append(f'<p class="sum">{_e(_s(report, "summary"))}</p>')
     if _error_text(report):
@@ -682,6 +681,17 @@ def _valid_thumbnail(uri: str) -> bool:
     return _DATA_URI.fullmatch(uri) is not None
 
 
+def _preview(value: Any) -> Preview | None:
+    """A preview given as a ``data:`` URI or a :class:`Preview`; one whose URI is not a plain image is dropped."""
+    if isinstance(value, str):
+        value = Preview(value)
+    if not isinstance(value, Preview):
+        return None
+    if value.uri is not None and not _valid_thumbnail(value.uri):
+        return Preview(None)
+    return value
+
+
 def _versions(reports: Sequence[Mapping[str, Any]]) -> str:
     versions = sorted({_s(_dict(r, "provenance"), "version") for r in reports} - {""})
     digests = sorted({_s(_dict(r, "provenance"), "rules") for r in reports} - {""})
@@ -702,7 +712,7 @@ def _policy_attribute(images: bool, form_action: str) -> str:
 def render_document(
     reports: Iterable[Mapping[str, Any]],
     *,
-    thumbnails: Mapping[str, str] | None = None,
+    thumbnails: Mapping[str, Preview | str] | None = None,
     title: str = DEFAULT_TITLE,
     form: str = "",
     form_action: str = "'none'",
@@ -715,7 +725,7 @@ def render_document(
     few files checked by hand).
     """
     items = [r for r in reports if isinstance(r, Mapping)]
-    previews = {k: v for k, v in (thumbnails or {}).items() if isinstance(v, str) and _valid_thumbnail(v)}
+    previews = {k: p for k, v in (thumbnails or {}).items() if (p := _preview(v)) is not None}
     images = thumbnails is not None
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     if images:
@@ -788,68 +798,14 @@ def render_document(
 def render_html(
     reports: Iterable[dict[str, Any]],
     *,
-    thumbnails: dict[str, str] | None = None,
+    thumbnails: Mapping[str, Preview | str] | None = None,
     title: str = DEFAULT_TITLE,
 ) -> str:
     """A self-contained HTML report of ``reports`` (``Report.to_dict()`` dictionaries).
 
-    ``thumbnails`` maps a report's ``path`` to a ``data:image/jpeg;base64,...``
-    URI (see :func:`thumbnails_for`); given, even empty, it turns previews on
-    and allows ``data:`` images in the page's policy.
+    ``thumbnails`` maps a report's ``path`` to a :class:`Preview` (see
+    :func:`thumbnails_for`) or a ``data:image/jpeg;base64,...`` URI; given,
+    even empty, it turns previews on and allows ``data:`` images in the
+    page's policy. A card without a preview says why.
     """
     return render_document(reports, thumbnails=thumbnails, title=title)
-
-
-# --- previews -----------------------------------------------------------------
-
-
-def make_thumbnail(source: str | os.PathLike[str] | bytes, size: int = THUMBNAIL_PIXELS) -> str | None:
-    """A small JPEG preview as a ``data:`` URI, or ``None`` if the image cannot be decoded.
-
-    Pillow's decompression-bomb guard stays on (its warning is raised as an
-    error too); JPEGs are decoded at a reduced scale with ``draft``. Special
-    files (FIFOs, devices) are never opened for reading.
-    """
-    from PIL import Image, ImageOps
-
-    try:
-        if isinstance(source, bytes):
-            data = source
-        else:
-            fd = os.open(os.fspath(source), os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-            try:
-                info = os.fstat(fd)
-                if not stat.S_ISREG(info.st_mode) or info.st_size > THUMBNAIL_MAX_FILE_BYTES:
-                    return None
-                with os.fdopen(os.dup(fd), "rb") as fh:
-                    data = fh.read()
-            finally:
-                os.close(fd)
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
-                image.draft("RGB", (size, size))
-                shown = ImageOps.exif_transpose(image) or image
-                shown.thumbnail((size, size))
-                if shown.mode in ("RGBA", "LA", "PA") or (shown.mode == "P" and "transparency" in shown.info):
-                    rgba = shown.convert("RGBA")
-                    flat = Image.new("RGB", rgba.size, (255, 255, 255))
-                    flat.paste(rgba, mask=rgba.getchannel("A"))
-                    shown = flat
-                elif shown.mode not in ("RGB", "L"):
-                    shown = shown.convert("RGB")
-                out = io.BytesIO()
-                shown.save(out, "JPEG", quality=70)
-    except Exception:  # any decoder failure: no preview for this file, the rest go on
-        return None
-    return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode("ascii")
-
-
-def thumbnails_for(reports: Iterable[Mapping[str, Any]], jobs: int | None = None) -> dict[str, str]:
-    """Previews for the reports' files that are still on disk (``-`` and unreadable files are skipped)."""
-    paths = sorted({_s(r, "path") for r in reports} - {"", "-"})
-    if not paths:
-        return {}
-    with ThreadPoolExecutor(max_workers=max(1, jobs or os.cpu_count() or 1)) as pool:
-        made: Iterator[str | None] = pool.map(make_thumbnail, paths)
-        return {path: uri for path, uri in zip(paths, made, strict=True) if uri is not None}
