@@ -50,7 +50,7 @@ VERDICT_MEANING: dict[str, str] = {
 STATES: dict[str, str] = {
     "invalid": "Invalid",
     "trusted": "Trusted",
-    "valid": "Valid, signer not on a trust list",
+    "valid": "Valid, not trusted",
     "remote": "Remote, not fetched",
     "none": "None",
 }
@@ -202,8 +202,67 @@ def _badge_verdict(verdict: str) -> str:
     return f'<span class="b v-{verdict}">{_e(VERDICTS[verdict])}</span>'
 
 
-def _badge_state(state: str, prefix: str = "") -> str:
-    return f'<span class="b c-{state}">{_e(prefix + STATES[state])}</span>'
+def _badge_state(state: str, prefix: str = "", words: str | None = None) -> str:
+    return f'<span class="b c-{state}">{_e(prefix + (words or STATES[state]))}</span>'
+
+
+def _about(entry: Mapping[str, Any], label: str) -> bool:
+    """Whether a validation status is about the manifest ``label`` (one naming no manifest is about the active one)."""
+    url = _s(entry, "url")
+    if "/c2pa/" not in url:
+        return True
+    named = url.split("/c2pa/", 1)[1].split("/", 1)[0]
+    return named == label
+
+
+def _untrusted_ingredients(credentials: Mapping[str, Any]) -> list[str]:
+    """Titles of the ingredients whose own signer is on no trust list, in chain order."""
+    titles: list[str] = []
+    for manifest in _list(credentials, "manifests"):
+        for ingredient in _list(manifest, "ingredients"):
+            failures = _list(ingredient, "failures")
+            if any(_s(f, "code") == "signingCredential.untrusted" for f in failures):
+                title = _s(ingredient, "title") or "untitled"
+                if title not in titles:
+                    titles.append(title)
+    return titles
+
+
+def _state_words(credentials: Mapping[str, Any]) -> tuple[str, str, str]:
+    """The state, the words of its badge and their meaning, for this file's active manifest.
+
+    Trust labels belong to the manifest they describe: a file the library
+    rates ``valid`` because an ingredient's signer is on no trust list, while
+    the active manifest's own signer chains to one, is not shown as signed by
+    an untrusted signer.
+    """
+    state = _s(credentials, "state") if _s(credentials, "state") in STATES else "none"
+    if state != "valid":
+        return state, STATES[state], STATE_MEANING[state]
+    active = _s(credentials, "active_manifest")
+    trusted = any(
+        _s(v, "code") == "signingCredential.trusted" and _about(v, active)
+        for v in _list(credentials, "validation")
+        if isinstance(v, Mapping)
+    )
+    if not trusted:
+        return state, "Valid, signer not on a trust list", STATE_MEANING[state]
+    titles = _untrusted_ingredients(credentials)
+    if titles:
+        named = ", ".join(f"\u201c{t}\u201d" for t in titles[:5]) + (", \u2026" if len(titles) > 5 else "")
+        one = len(titles) == 1
+        why = (
+            f": the signer of {'the ingredient' if one else 'the ingredients'} {named} "
+            f"{'is' if one else 'are'} on no trust list in use"
+        )
+    else:
+        why = ""
+    return (
+        state,
+        "Valid, active signer trusted",
+        "the Content Credentials verify and the active manifest's signer is on a trust list in use, "
+        f"but the file as a whole is rated valid, not trusted{why}",
+    )
 
 
 def _name(path: str) -> str:
@@ -354,7 +413,7 @@ def _row(index: int, report: Mapping[str, Any]) -> str:
         f'<th scope="row"><a href="#f{index}">{_e(base)}</a>{folder}</th>'
         f'<td data-s="{verdict_rank}">{_badge_verdict(verdict)}{flag}</td>'
         f'<td data-s="{CONFIDENCE_RANK.get(confidence, 3)}">{_e(confidence)}</td>'
-        f'<td data-s="{state_rank}">{_badge_state(state)}</td>'
+        f'<td data-s="{state_rank}">{_badge_state(state, words=_state_words(credentials)[1])}</td>'
         f"<td>{_e(_s(credentials, 'signer'))}</td>"
         f"<td>{_e(_generator(report))}</td>"
         f"<td>{top_text}</td>"
@@ -381,7 +440,8 @@ def _table(reports: Sequence[Mapping[str, Any]]) -> str:
 # --- one card per file -----------------------------------------------------
 
 
-def _status_list(entries: Iterable[Any], label: str) -> str:
+def _status_list(entries: Iterable[Any], label: str, active: str | None = None) -> str:
+    """Status codes in words; with ``active``, a code about another manifest says which."""
     items = []
     for entry in entries:
         if not isinstance(entry, Mapping):
@@ -393,6 +453,9 @@ def _status_list(entries: Iterable[Any], label: str) -> str:
         if code == "signingCredential.untrusted":
             word = "Not on a trust list"
         detail = f' <span class="x">(library says: {_e(explanation)})</span>' if explanation else ""
+        if active is not None and not _about(entry, active):
+            other = _s(entry, "url").split("/c2pa/", 1)[1].split("/", 1)[0]
+            detail += f' <span class="x">(about the manifest <code>{_e(other)}</code>, not the active one)</span>'
         items.append(f"<li><strong>{_e(word)}</strong>: {_e(meaning)}. <code>{_e(code)}</code>{detail}</li>")
     if not items:
         return ""
@@ -486,7 +549,9 @@ def _ingredient_node(
         f"{mark}Ingredient {_e(word)}</span> "
         f"<strong>\u201c{_e(_s(ingredient, 'title'))}\u201d</strong> "
         f"<span class=x>({_e(_s(ingredient, 'relationship'))}: {_e(meaning)})</span></p>",
-        _status_list(_list(ingredient, "failures"), "Why this ingredient fails"),
+        _status_list(
+            _list(ingredient, "failures"), "Why this ingredient fails" if failing else "Notes on this ingredient"
+        ),
         _declarations(_list(ingredient, "ai_declarations")),
     ]
     child_label = _s(ingredient, "manifest")
@@ -513,7 +578,8 @@ def _chain(credentials: Mapping[str, Any]) -> str:
     out = ['<h5>Manifest chain</h5><ul class="tree" aria-label="Manifest chain, active manifest first">']
     active = by_label.get(active_label)
     if active is not None:
-        out.append(_manifest_node(active, by_label, seen, 0, _badge_state(state, "Validation: ")))
+        words = _state_words(credentials)[1]
+        out.append(_manifest_node(active, by_label, seen, 0, _badge_state(state, "Validation: ", words)))
     for manifest in manifests:
         if _s(manifest, "label") not in seen:
             out.append(_manifest_node(manifest, by_label, seen, 0, ""))
@@ -522,10 +588,10 @@ def _chain(credentials: Mapping[str, Any]) -> str:
 
 
 def _credentials_section(credentials: Mapping[str, Any]) -> str:
-    state = _s(credentials, "state") if _s(credentials, "state") in STATES else "none"
+    state, words, meaning = _state_words(credentials)
     out = [
         "<h4>Content Credentials</h4>",
-        f"<p>{_badge_state(state)} {_e(STATE_MEANING[state])}.</p>",
+        f"<p>{_badge_state(state, words=words)} {_e(meaning)}.</p>",
     ]
     facts = []
     for key, label in (
@@ -554,10 +620,10 @@ def _credentials_section(credentials: Mapping[str, Any]) -> str:
     passed = [v for v in validation if _s(v, "kind") not in ("failure", "informational")]
     if problems:
         out.append("<h5>Validation problems, in plain words</h5>")
-        out.append(_status_list(problems, "Validation problems"))
+        out.append(_status_list(problems, "Validation problems", _s(credentials, "active_manifest")))
     if notes:
         out.append("<h5>Validation notes</h5>")
-        out.append(_status_list(notes, "Validation notes"))
+        out.append(_status_list(notes, "Validation notes", _s(credentials, "active_manifest")))
     if passed:
         counts = Counter(_s(v, "code") for v in passed)
         codes = ", ".join(f"<code>{_e(c)}</code>" + (f" \u00d7{n}" if n > 1 else "") for c, n in counts.items())
@@ -627,7 +693,7 @@ def render_card(
     line = [
         _badge_verdict(verdict),
         f"<span>confidence: <strong>{_e(_s(report, 'confidence') or 'unknown')}</strong></span>",
-        _badge_state(state, "Credentials: "),
+        _badge_state(state, "Credentials: ", _state_words(credentials)[1]),
     ]
     if _flagged(report):
         line.append("<strong>Flagged</strong>")

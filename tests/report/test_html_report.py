@@ -360,3 +360,26 @@ def test_style_and_script_are_the_package_files_allowed_by_their_hashes() -> Non
     assert page.styles == [css.decode("utf-8")] and page.scripts == [js.decode("utf-8")]
     assert csp["style-src"] == "'sha256-" + base64.b64encode(hashlib.sha256(css).digest()).decode() + "'"
     assert csp["script-src"] == "'sha256-" + base64.b64encode(hashlib.sha256(js).digest()).decode() + "'"
+
+
+def test_trust_labels_belong_to_the_manifest_they_describe(shared_fixtures: Path) -> None:
+    """The active signer (Adobe) is on the shipped lists; a nested ingredient's signer is on none."""
+    from provenance.api import make_options
+
+    fixture = shared_fixtures / "c2pa-rs" / "ocsp_with_assertion.jpg"
+    report = check(fixture).to_dict()
+    assert report["credentials"]["state"] == "valid"
+    card = render_card(report, 0)
+    assert "signer not on a trust list" not in card, "the active signer is not the untrusted one"
+    assert "Credentials: Valid, active signer trusted" in card
+    assert "Validation: Valid, active signer trusted" in card, "the active manifest's own label in the chain"
+    assert "the active manifest&#x27;s signer is on a trust list in use" in card
+    assert "the signer of the ingredient \u201cocsp.jpg\u201d is on no trust list in use" in card
+    ingredient = re.search(r'<li class="ingredient">(?:(?!<li class="ingredient">).)*?Not on a trust list', card)
+    assert ingredient, "the untrusted label stays on the ingredient whose signer it describes"
+    row = re.search(r"<tr [^>]*data-c=\"valid\".*?</tr>", render_html([report]))
+    assert row and "Valid, active signer trusted" in row.group(0)
+    # Without the shipped lists the active signer is on none either, and the card says so.
+    alone = check(fixture, make_options(default_trust=False)).to_dict()
+    assert alone["credentials"]["state"] == "valid"
+    assert "Credentials: Valid, signer not on a trust list" in render_card(alone, 0)
