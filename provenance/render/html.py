@@ -198,8 +198,10 @@ def _flagged(report: Mapping[str, Any]) -> bool:
     return _verdict(report) in FLAGGED or _state(report) == "invalid"
 
 
-def _badge_verdict(verdict: str) -> str:
-    return f'<span class="b v-{verdict}">{_e(VERDICTS[verdict])}</span>'
+def _badge_verdict(verdict: str, confidence: str = "") -> str:
+    """The verdict's badge; a capture's carries its confidence, so that weak evidence never looks like a trusted one."""
+    strength = f" q-{confidence}" if verdict == "captured" and confidence in CONFIDENCE_RANK else ""
+    return f'<span class="b v-{verdict}{strength}">{_e(VERDICTS[verdict])}</span>'
 
 
 def _badge_state(state: str, prefix: str = "", words: str | None = None) -> str:
@@ -411,7 +413,7 @@ def _row(index: int, report: Mapping[str, Any]) -> str:
         f'<tr{" class=later" if index >= FIRST_PAGE else ""} data-x="{index}" data-v="{verdict}" data-c="{state}" '
         f'data-fl="{int(_flagged(report))}">'
         f'<th scope="row"><a href="#f{index}">{_e(base)}</a>{folder}</th>'
-        f'<td data-s="{verdict_rank}">{_badge_verdict(verdict)}{flag}</td>'
+        f'<td data-s="{verdict_rank}">{_badge_verdict(verdict, confidence)}{flag}</td>'
         f'<td data-s="{CONFIDENCE_RANK.get(confidence, 3)}">{_e(confidence)}</td>'
         f'<td data-s="{state_rank}">{_badge_state(state, words=_state_words(credentials)[1])}</td>'
         f"<td>{_e(_s(credentials, 'signer'))}</td>"
@@ -691,14 +693,15 @@ def render_card(
     credentials = _dict(report, "credentials")
     findings = _findings(report)
     line = [
-        _badge_verdict(verdict),
+        _badge_verdict(verdict, _s(report, "confidence")),
         f"<span>confidence: <strong>{_e(_s(report, 'confidence') or 'unknown')}</strong></span>",
         _badge_state(state, "Credentials: ", _state_words(credentials)[1]),
     ]
     if _flagged(report):
         line.append("<strong>Flagged</strong>")
     out = [
-        f'<article class="card" id="f{index}" data-v="{verdict}" aria-labelledby="f{index}-h">',
+        f'<article class="card" id="f{index}" data-v="{verdict}" data-q="{_e(_s(report, "confidence"))}" '
+        f'aria-labelledby="f{index}-h">',
         f'<h3 id="f{index}-h"><span class="x">{index + 1}.</span> {_e(name)}</h3>',
     ]
     if thumbnails_on:

@@ -243,3 +243,56 @@ def test_page_size_choice(browser: Any, tmp_path: Path, size: int) -> None:
         assert len(rows(page)) == size and page.text_content("#pinfo") == "Page 1 of 2"
     finally:
         context.close()
+
+
+def _luminance(colour: str) -> float:
+    channels = [int(x) / 255 for x in re.findall(r"\d+", colour)[:3]]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    high, low = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_a_weak_capture_does_not_look_like_trusted_credentials(browser: Any, tmp_path: Path) -> None:
+    from provenance.api import check, make_options
+    from tests.conftest import SAMPLES
+
+    if not (SAMPLES / "test-ca.pem").is_file():
+        pytest.skip("samples_benign/ is not present")
+    trusting = make_options(trust_anchors=[SAMPLES / "test-ca.pem"])
+    reports = [
+        check(SAMPLES / "camera_exif.jpg").to_dict(),  # camera EXIF alone
+        check(SAMPLES / "c2pa_capture.jpg").to_dict(),  # signed, signer on no list
+        dict(check(SAMPLES / "c2pa_capture.jpg", trusting).to_dict(), path="trusted_capture.jpg"),
+    ]
+    assert [(r["verdict"], r["confidence"]) for r in reports] == [
+        ("captured", "low"),
+        ("captured", "medium"),
+        ("captured", "high"),
+    ]
+    assert reports[2]["credentials"]["state"] == "trusted"
+    path = tmp_path / "captures.html"
+    path.write_text(render_html(reports), encoding="utf-8")
+    context = browser.new_context(viewport={"width": 1100, "height": 760})
+    try:
+        page = open_report(watch(context), path)
+        styles = page.eval_on_selector_all(
+            "#cards article .line .b.v-captured, #cards article .line .b.c-trusted",
+            "bs => bs.map(b => { const s = getComputedStyle(b); return {cls: b.className, bg: s.backgroundColor,"
+            " fg: s.color, border: s.borderTopStyle + ' ' + s.borderTopColor}; })",
+        )
+    finally:
+        context.close()
+    low, medium, high, trusted = (
+        next(s for s in styles if key in s["cls"]) for key in ("q-low", "q-medium", "q-high", "c-trusted")
+    )
+    looks = {name: (s["bg"], s["border"]) for name, s in (("low", low), ("medium", medium), ("high", high))}
+    assert looks["high"][0] == trusted["bg"], "a trusted capture keeps the trusted colour"
+    assert len({looks["low"], looks["medium"], looks["high"]}) == 3, looks
+    assert looks["low"][0] != trusted["bg"] and looks["medium"][0] != trusted["bg"]
+    assert "dashed" in looks["low"][1], "weak evidence is drawn outlined, not filled"
+    for style in (low, medium, high):
+        assert _contrast(style["fg"], style["bg"]) >= 4.5, style
