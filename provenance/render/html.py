@@ -787,26 +787,34 @@ def render_document(
     form_action: str = "'none'",
     empty_message: str = "No files were checked.",
     cards_first: bool = False,
+    notice: str | None = None,
 ) -> str:
     """The whole page; ``form`` is trusted HTML placed in the header (``serve`` puts its upload form there).
 
     ``cards_first`` puts the cards before the overview and the table (for a
-    few files checked by hand).
+    few files checked by hand). ``notice`` replaces the opening note about
+    previews and requests (``serve``'s page speaks of uploading instead).
     """
     items = [r for r in reports if isinstance(r, Mapping)]
     previews = {k: p for k, v in (thumbnails or {}).items() if (p := _preview(v)) is not None}
     images = thumbnails is not None
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    if images:
+    if notice is not None:
+        pass
+    elif images:
         notice = (
-            "Previews are on: each card embeds a small preview (at most 160 pixels), blurred until you choose "
-            "\u201cUnblur preview\u201d. Images can be disturbing; unblur only what you need to see."
+            "Previews are on: each card embeds a small preview (at most 160 pixels), made from the very bytes "
+            "that were checked, blurred until you choose \u201cUnblur preview\u201d, or says why there is none. "
+            "Images can be disturbing; unblur only what you need to see. "
+            "This page is self-contained: it makes no network request."
         )
     else:
         notice = (
             "Previews are off: this report holds no image content, only what was read from the files. "
-            "Make it with --thumbnails to embed small blurred previews."
+            "Make it with --thumbnails to embed small blurred previews. "
+            "This page is self-contained: it makes no network request."
         )
+    meta = f"{len(items):,} file{'s' * (len(items) != 1)}, {_e(_versions(items))}; page made {now}."
     open_details = len(items) <= OPEN_CARDS_UP_TO
     out = [
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
@@ -819,8 +827,8 @@ def render_document(
         '<header class="top"><h1>',
         _e(title),
         "</h1>",
-        f'<p class="meta">{len(items):,} file{"s" * (len(items) != 1)}, {_e(_versions(items))}; page made {now}.</p>',
-        f'<p class="notice">{_e(notice)} This page is self-contained: it makes no network request. '
+        f'<p class="meta">{meta}</p>' if items or not form else "",
+        f'<p class="notice">{_e(notice)} '
         "What a file declares can be stripped or forged: a verdict says what the file says, not what is true.</p>",
         form,
         "</header>",
