@@ -83,8 +83,9 @@ MAX_VALUE_CHARS = 1200
 #: script then pages them), so the browser lays out one page, not all; cards past
 #: it are held in <noscript> (see render_document).
 FIRST_PAGE = 50
-#: Reports with at most this many files show every card's details open.
-OPEN_CARDS_UP_TO = 60
+#: The first cards of a page start open; the rest start collapsed to their summary (heading,
+#: verdict, one sentence), so the page stays a list to scan (a card opens when its row is followed).
+OPEN_CARDS = 3
 #: Manifest chains deeper than this are cut (a hostile JSONL could nest without end).
 MAX_CHAIN_DEPTH = 40
 
@@ -156,10 +157,46 @@ def _dict(data: Any, key: str) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
+#: Where a long token may break: after a separator of paths, URLs, names and hashes.
+_BREAK_AFTER = re.compile(r"(?<=[/\\._\-?&=:,;+@#|~])|(?<=[a-z])(?=[A-Z])|(?<=[A-Za-z]{3})(?=[0-9])")
+_SPACES = re.compile(r"(\s+)")
+#: Tokens at least this long get break opportunities; runs longer than _LONG_RUN without
+#: a separator (hashes, say) may break every _RUN_STEP characters.
+_LONG_TOKEN = 12
+_LONG_RUN = 12
+_RUN_STEP = 10
+
+
+def _w(value: Any) -> str:
+    """Escaped text whose long tokens may wrap at sensible points (``<wbr>``), not anywhere mid-word.
+
+    A path, URL, model name or hash breaks after ``/ . _ -`` and the like, or
+    where camelCase or letters and digits meet; a run with none of these (a
+    hex digest) only in chunks. The text a
+    reader copies or searches is unchanged.
+    """
+    text = value if isinstance(value, str) else "" if value is None else str(value)
+    if len(text) < _LONG_TOKEN:
+        return _e(text)
+    out = []
+    for token in _SPACES.split(text):
+        if len(token) < _LONG_TOKEN or token.isspace():
+            out.append(_e(token))
+            continue
+        pieces: list[str] = []
+        for piece in _BREAK_AFTER.split(token):
+            while len(piece) > _LONG_RUN:
+                pieces.append(piece[:_RUN_STEP])
+                piece = piece[_RUN_STEP:]
+            pieces.append(piece)
+        out.append("<wbr>".join(_e(p) for p in pieces if p))
+    return "".join(out)
+
+
 def _cut(text: str, limit: int = MAX_VALUE_CHARS) -> str:
     if len(text) <= limit:
-        return _e(text)
-    return f"{_e(text[:limit])}<span class=x> \u2026 (cut here: {len(text):,} characters in all)</span>"
+        return _w(text)
+    return f"{_w(text[:limit])}<span class=x> \u2026 (cut here: {len(text):,} characters in all)</span>"
 
 
 def safe_url(url: str) -> str | None:
@@ -394,7 +431,7 @@ def _split_path(path: str) -> tuple[str, str]:
     cut = max(path.rfind("/"), path.rfind("\\"))
     if cut <= 0 or cut == len(path) - 1:
         return path, ""
-    return path[cut + 1 :], f'<span class="x">{_e(path[: cut + 1])}</span>'
+    return path[cut + 1 :], f'<span class="x">{_w(path[: cut + 1])}</span>'
 
 
 def _row(index: int, report: Mapping[str, Any]) -> str:
@@ -403,7 +440,7 @@ def _row(index: int, report: Mapping[str, Any]) -> str:
     top = _top_finding(report)
     top_text = ""
     if top is not None:
-        top_text = f"{_e(_s(top, 'rule'))}: {_e(_s(top, 'title') or _s(top, 'message'))}"
+        top_text = f"{_e(_s(top, 'rule'))}: {_w(_s(top, 'title') or _s(top, 'message'))}"
     confidence = _s(report, "confidence")
     verdict_rank = list(VERDICTS).index(verdict)
     flag = " <span class=x>flagged</span>" if _flagged(report) else ""
@@ -412,12 +449,12 @@ def _row(index: int, report: Mapping[str, Any]) -> str:
     return (
         f'<tr{" class=later" if index >= FIRST_PAGE else ""} data-x="{index}" data-v="{verdict}" data-c="{state}" '
         f'data-fl="{int(_flagged(report))}">'
-        f'<th scope="row"><a href="#f{index}">{_e(base)}</a>{folder}</th>'
+        f'<th scope="row"><a href="#f{index}">{_w(base)}</a>{folder}</th>'
         f'<td data-s="{verdict_rank}">{_badge_verdict(verdict, confidence)}{flag}</td>'
         f'<td data-s="{CONFIDENCE_RANK.get(confidence, 3)}">{_e(confidence)}</td>'
         f'<td data-s="{state_rank}">{_badge_state(state, words=_state_words(credentials)[1])}</td>'
-        f"<td>{_e(_s(credentials, 'signer'))}</td>"
-        f"<td>{_e(_generator(report))}</td>"
+        f"<td>{_w(_s(credentials, 'signer'))}</td>"
+        f"<td>{_w(_generator(report))}</td>"
         f"<td>{top_text}</td>"
         f"<td>{_cut(_error_text(report), 160)}</td></tr>"
     )
@@ -524,7 +561,7 @@ def _manifest_node(
     title = f" \u201c{_e(_s(manifest, 'title'))}\u201d" if _s(manifest, "title") else ""
     out = [
         f'<li class="manifest"><p><strong>{_e(SCOPE_WORDS.get(scope, "Manifest"))}</strong>{title} '
-        f"{headline}</p><p class=x><code>{_e(label)}</code></p><p>{'; '.join(facts)}</p>",
+        f"{headline}</p><p class=x><code>{_w(label)}</code></p><p>{'; '.join(facts)}</p>",
         _declarations(_list(manifest, "ai_declarations")),
         _actions(_list(manifest, "actions")),
     ]
@@ -604,12 +641,12 @@ def _credentials_section(credentials: Mapping[str, Any]) -> str:
         ("claim_generator", "Claim generator"),
     ):
         if _s(credentials, key):
-            facts.append(f"<dt>{label}</dt><dd>{_e(_s(credentials, key))}</dd>")
+            facts.append(f"<dt>{label}</dt><dd>{_w(_s(credentials, key))}</dd>")
     if state == "trusted" and not _s(credentials, "trust_list"):
         facts.append("<dt>Trust list matched</dt><dd>not recorded</dd>")
     if _s(credentials, "remote_url"):
         facts.append(
-            f"<dt>Remote manifest</dt><dd><code>{_e(_s(credentials, 'remote_url'))}</code> "
+            f"<dt>Remote manifest</dt><dd><code>{_w(_s(credentials, 'remote_url'))}</code> "
             "(not fetched: checks run offline)</dd>"
         )
     if _s(credentials, "error"):
@@ -653,7 +690,7 @@ def _findings_section(report: Mapping[str, Any], index: int) -> str:
         rows.append(
             f'<tr><th scope="row"><code>{_e(rule)}</code>{mark}<br>'
             f'<span class="x">{_e(_s(finding, "title"))}</span></th>'
-            f"<td>{_e(_s(finding, 'source'))}</td><td><code>{_e(_s(finding, 'field'))}</code></td>"
+            f"<td>{_e(_s(finding, 'source'))}</td><td><code>{_w(_s(finding, 'field'))}</code></td>"
             f'<td><span class="val">{_cut(_s(finding, "value"))}</span>{where_html}</td>'
             f"<td>{_e(_s(finding, 'indicates'))}</td><td>{_e(_s(finding, 'strength'))}</td><td>{ref}</td></tr>"
         )
@@ -702,7 +739,7 @@ def render_card(
     out = [
         f'<article class="card" id="f{index}" data-v="{verdict}" data-q="{_e(_s(report, "confidence"))}" '
         f'aria-labelledby="f{index}-h">',
-        f'<h3 id="f{index}-h"><span class="x">{index + 1}.</span> {_e(name)}</h3>',
+        f'<h3 id="f{index}-h"><span class="x">{index + 1}.</span> {_w(name)}</h3>',
     ]
     if thumbnails_on:
         out.append(_thumbnail(index, _preview(thumbnail), name))
@@ -721,7 +758,7 @@ def render_card(
     if _size(report.get("size")):
         facts.append(f"<dt>Size</dt><dd>{_e(_size(report.get('size')))}</dd>")
     if _s(report, "sha256"):
-        facts.append(f"<dt>SHA-256</dt><dd><code>{_e(_s(report, 'sha256'))}</code></dd>")
+        facts.append(f"<dt>SHA-256</dt><dd><code>{_w(_s(report, 'sha256'))}</code></dd>")
     readers = ", ".join(str(r) for r in _list(report, "readers"))
     if readers:
         facts.append(f"<dt>Read by</dt><dd>{_e(readers)}</dd>")
@@ -815,7 +852,6 @@ def render_document(
             "This page is self-contained: it makes no network request."
         )
     meta = f"{len(items):,} file{'s' * (len(items) != 1)}, {_e(_versions(items))}; page made {now}."
-    open_details = len(items) <= OPEN_CARDS_UP_TO
     out = [
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
         f'<meta http-equiv="Content-Security-Policy" content="{_policy_attribute(images, form_action)}">',
@@ -844,7 +880,7 @@ def render_document(
         for index, report in enumerate(items):
             path = _s(report, "path")
             card = render_card(
-                report, index, thumbnail=previews.get(path), thumbnails_on=images, open_details=open_details
+                report, index, thumbnail=previews.get(path), thumbnails_on=images, open_details=index < OPEN_CARDS
             )
             if index >= FIRST_PAGE:
                 # Parsed as HTML with scripts off; kept as text (fast to load) with scripts on,

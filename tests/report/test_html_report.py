@@ -89,7 +89,7 @@ def test_file_names_and_metadata_values_are_escaped() -> None:
     page = render_html([report, forged])
     assert "<script>alert" not in page
     assert "<img src=x" not in page
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;.png" in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;.png" in page.replace("<wbr>", "")
     parsed = parse(page)
     assert [t for t, _ in parsed.tags].count("script") == 1, "only the page's own script"
     assert [t for t, _ in parsed.tags].count("img") == 0
@@ -383,3 +383,12 @@ def test_trust_labels_belong_to_the_manifest_they_describe(shared_fixtures: Path
     alone = check(fixture, make_options(default_trust=False)).to_dict()
     assert alone["credentials"]["state"] == "valid"
     assert "Credentials: Valid, signer not on a trust list" in render_card(alone, 0)
+
+
+def test_long_tokens_get_break_points_at_separators_only() -> None:
+    page = render_html([dict(check_bytes(png_bytes(), "x.png").to_dict(), path="folder/a_long_name-v2.final.png")])
+    assert "a_<wbr>long_<wbr>name-<wbr>v2.<wbr>final.<wbr>png" in page
+    digest = "0123456789abcdef" * 4
+    shown = render_card(dict(check_bytes(png_bytes(), "x.png").to_dict(), sha256=digest), 0)
+    assert digest in shown.replace("<wbr>", "") and "<wbr>" in shown.split("SHA-256")[1].split("</dd>")[0]
+    assert "short.png" in render_html([dict(check_bytes(png_bytes(), "short.png").to_dict())])
