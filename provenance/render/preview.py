@@ -260,11 +260,16 @@ def _run(tasks: deque[tuple[str, str, int | None]], jobs: int, limits: Limits) -
     try:
         slots = [spawn() for _ in range(jobs)]
         while tasks or any(s.path for s in slots):
-            for slot in slots:
+            for index, slot in enumerate(slots):
                 if not slot.path and tasks:
                     task = tasks.popleft()
+                    try:
+                        slot.conn.send(task)
+                    except (BrokenPipeError, OSError):  # the worker died while idle: a new one takes the task
+                        kill(slot)
+                        slot = slots[index] = spawn()
+                        slot.conn.send(task)
                     slot.path, slot.deadline = task[0], time.monotonic() + limits.timeout
-                    slot.conn.send(task)
             busy = [s for s in slots if s.path]
             now = time.monotonic()
             ready = wait([s.conn for s in busy], timeout=max(0.0, min(s.deadline for s in busy) - now))
