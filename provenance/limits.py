@@ -14,7 +14,10 @@ class Limits:
     ``max_xmp_bytes``: one XMP packet (extended XMP included).
     ``max_scan_bytes``: how far a byte search for XMP goes in formats we do
     not walk box by box. ``max_value_chars``: a value kept in a finding.
-    ``timeout``: seconds per file before the batch gives up on it.
+    ``timeout``: seconds per file before the batch gives up on it (and
+    before an HTML report gives up on one file's preview).
+    ``max_preview_pixels``: an HTML preview is made only of an image with at
+    most this many pixels (after a JPEG's reduced-scale decode).
     """
 
     max_file_bytes: int = 2 * 1024**3
@@ -23,6 +26,7 @@ class Limits:
     max_scan_bytes: int = 64 * 1024**2
     max_value_chars: int = 4096
     timeout: float = 10.0
+    max_preview_pixels: int = 40_000_000
 
 
 DEFAULT_LIMITS = Limits()

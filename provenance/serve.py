@@ -286,9 +286,20 @@ def _page(settings: Settings, reports: list[dict[str, Any]], thumbnails: dict[st
         title=TITLE,
         form=upload_form(settings, message),
         form_action="'self'",
-        empty_message="Choose or drop images above to check them.",
+        empty_message="No image checked yet: choose or drop images above to check them.",
         cards_first=True,
+        notice=_NOTICE_PREVIEWS if settings.thumbnails else _NOTICE,
     )
+
+
+_NOTICE = (
+    "Check images here: choose or drop them below, and their reports appear on this page, with the verdict "
+    "and exactly why."
+)
+_NOTICE_PREVIEWS = (
+    _NOTICE + " Each report shows a small preview of the image you sent, when one can be made, blurred until "
+    "you choose \u201cUnblur preview\u201d. Images can be disturbing; unblur only what you need to see."
+)
 
 
 def _unique(name: str, taken: set[str]) -> str:

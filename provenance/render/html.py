@@ -14,20 +14,20 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
-import os
 import re
-import stat
-import warnings
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from html import escape
+from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
 
 from provenance import __version__
+from provenance.render.preview import THUMBNAIL_PIXELS as THUMBNAIL_PIXELS
+from provenance.render.preview import Preview
+from provenance.render.preview import make_thumbnail as make_thumbnail
+from provenance.render.preview import thumbnails_for as thumbnails_for
 
 DEFAULT_TITLE = "provenance report"
 
@@ -50,7 +50,7 @@ VERDICT_MEANING: dict[str, str] = {
 STATES: dict[str, str] = {
     "invalid": "Invalid",
     "trusted": "Trusted",
-    "valid": "Valid, signer not on a trust list",
+    "valid": "Valid, not trusted",
     "remote": "Remote, not fetched",
     "none": "None",
 }
@@ -83,326 +83,27 @@ MAX_VALUE_CHARS = 1200
 #: script then pages them), so the browser lays out one page, not all; cards past
 #: it are held in <noscript> (see render_document).
 FIRST_PAGE = 50
-#: Reports with at most this many files show every card's details open.
-OPEN_CARDS_UP_TO = 60
+#: The first cards of a page start open; the rest start collapsed to their summary (heading,
+#: verdict, one sentence), so the page stays a list to scan (a card opens when its row is followed).
+OPEN_CARDS = 3
 #: Manifest chains deeper than this are cut (a hostile JSONL could nest without end).
 MAX_CHAIN_DEPTH = 40
-THUMBNAIL_PIXELS = 160
-THUMBNAIL_MAX_FILE_BYTES = 512 * 1024**2
 
-CSS = """
-:root{--fg:#1a1a1a;--muted:#474747;--bg:#fff;--line:#c4c4c4;--link:#0a4f96;--focus:#1a5fb4;--bad:#a4001d;--ok:#17631c}
-*{box-sizing:border-box}
-[hidden]{display:none!important}
-@media (scripting:enabled){html:not([data-ready]) .later{display:none}}
-html{font:16px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Liberation Sans","DejaVu Sans",sans-serif;
-color:var(--fg);background:var(--bg)}
-body{margin:0 auto;max-width:84rem;padding:0 1rem 2rem}
-a{color:var(--link)}
-:focus-visible{outline:3px solid var(--focus);outline-offset:2px}
-.skip{position:absolute;left:-9999px}.skip:focus{left:1rem;top:.5rem;background:#fff;padding:.4rem .8rem;z-index:9}
-.vh{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
-header.top{border-bottom:2px solid var(--fg);padding:.8rem 0 .6rem}
-h1{margin:.2rem 0;font-size:1.6rem}h2{margin:1.6rem 0 .6rem;font-size:1.3rem;border-bottom:1px solid var(--line)}
-h3{margin:.2rem 0;font-size:1.1rem;overflow-wrap:anywhere}h4{margin:1rem 0 .3rem;font-size:1rem}
-h5{margin:.6rem 0 .2rem;font-size:.95rem}
-.meta{margin:.25rem 0;color:var(--muted)}
-.notice{margin:.5rem 0;padding:.45rem .7rem;border:1px solid var(--line);border-left:5px solid var(--link);
-background:#f4f8fc}
-code,.mono{font-family:ui-monospace,"DejaVu Sans Mono","Liberation Mono",monospace;font-size:.88em;
-overflow-wrap:anywhere}
-.b{display:inline-block;padding:.05rem .45rem;border:1px solid #000;border-radius:.25rem;font-weight:700;
-font-size:.84rem;line-height:1.35;white-space:nowrap;-webkit-print-color-adjust:exact;print-color-adjust:exact}
-.v-ai-generated,.c-invalid,.st-invalid{background:#a4001d;color:#fff}
-.v-ai-edited{background:#f6b04a;color:#000}
-.v-captured,.c-trusted,.st-valid{background:#17631c;color:#fff}
-.v-no-evidence{background:#e6e6e6;color:#000}
-.v-error{background:#5a2d82;color:#fff}
-.c-valid{background:#d3eaf8;color:#000}
-.c-remote{background:#fde68a;color:#000}
-.c-none,.st-no-manifest{background:#fff;color:#333}
-.ai{background:#fff2d6;color:#000;border-color:#8a5300}
-table{border-collapse:collapse}
-th,td{border-bottom:1px solid var(--line);padding:.3rem .5rem;text-align:left;vertical-align:top}
-thead th{border-bottom:2px solid var(--fg);background:#f1f1f1}
-caption{text-align:left;font-weight:600;padding:.3rem 0}
-.counts{display:flex;flex-wrap:wrap;gap:1rem 2.5rem;align-items:flex-start}
-.counts td{text-align:right;font-variant-numeric:tabular-nums}
-.wrap{overflow-x:auto}
-#ft{width:100%;font-size:.92rem}
-#ft th[scope=row]{font-weight:400;min-width:10rem;max-width:22rem;overflow-wrap:anywhere}
-#ft th[scope=row] a{font-weight:600}
-#ft th[scope=row] .x{display:block;font-size:.8rem}
-#ft td{overflow-wrap:anywhere;max-width:18rem}
-#ft td:nth-child(7),#ft td:nth-child(8){min-width:8rem}
-#ft .b{white-space:normal;overflow-wrap:normal}
-#ft td:nth-child(2){min-width:7.5rem}
-#ft thead button{font:inherit;font-weight:700;background:none;border:0;padding:0;color:inherit;cursor:pointer;
-text-decoration:underline dotted;text-underline-offset:3px}
-#ft th[aria-sort=ascending] button::after{content:" \\25B2 ascending";font-size:.75em}
-#ft th[aria-sort=descending] button::after{content:" \\25BC descending";font-size:.75em}
-.filters{display:flex;flex-wrap:wrap;gap:.6rem 1.4rem;align-items:flex-end;margin:.5rem 0 .8rem;padding:.7rem;
-border:1px solid var(--line);background:#f8f8f8}
-.filters label{display:flex;flex-direction:column;font-weight:600;font-size:.9rem;gap:.15rem}
-.filters label.check{flex-direction:row;align-items:center;gap:.4rem}
-input,select,button{font:inherit;color:inherit}
-input[type=search],select{padding:.25rem .35rem;border:1px solid #767676;border-radius:.2rem;background:#fff}
-button{padding:.25rem .7rem;border:1px solid #505050;border-radius:.25rem;background:#f2f2f2;cursor:pointer}
-button:disabled{color:#6b6b6b;cursor:default}
-.pager{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center;margin:.6rem 0}
-#showing{font-weight:600;margin:.4rem 0}
-.card{border:1px solid var(--line);border-left:8px solid #8a8a8a;border-radius:.3rem;padding:.5rem 1rem .7rem;
-margin:1rem 0;overflow:hidden}
-.card[data-v=ai-generated]{border-left-color:#a4001d}.card[data-v=ai-edited]{border-left-color:#c77700}
-.card[data-v=captured]{border-left-color:#17631c}.card[data-v=error]{border-left-color:#5a2d82}
-.card>details>summary{cursor:pointer;font-weight:600;padding:.3rem 0;color:var(--link)}
-.line{margin:.3rem 0;display:flex;flex-wrap:wrap;gap:.4rem .8rem;align-items:center}
-.sum{margin:.4rem 0;max-width:60rem}
-.err{color:#7a0015;font-weight:600}
-dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.15rem 1rem;margin:.4rem 0}
-dl.facts dt{font-weight:600}dl.facts dd{margin:0;overflow-wrap:anywhere}
-ul.checks{margin:.2rem 0;padding-left:1.2rem}ul.checks li{margin:.2rem 0}
-.x{color:var(--muted);font-size:.9em}
-.tree,.tree ul{list-style:none;margin:0}
-.tree{padding-left:0}
-.tree ul{padding-left:1.3rem;border-left:2px solid var(--line);margin-left:.4rem}
-.tree li{margin:.45rem 0}.tree li>p{margin:.15rem 0}
-.tree li.failing{outline:2px dashed #a4001d;outline-offset:3px;padding:.1rem .3rem}
-.fnd{width:100%;font-size:.9rem}
-.fnd td,.fnd th{overflow-wrap:break-word}.fnd thead th{white-space:nowrap}.fnd code{overflow-wrap:break-word}
-.val{white-space:pre-wrap;max-height:12rem;overflow:auto;display:block;overflow-wrap:anywhere}
-.thumb{float:right;margin:.2rem 0 .5rem 1rem;text-align:center;max-width:170px}
-.thumb .frame{overflow:hidden;border:1px solid var(--line);display:inline-block}
-.thumb img{display:block;width:auto;height:auto;max-width:160px;max-height:160px;filter:blur(16px) grayscale(.6)}
-.thumb input:checked~.frame img{filter:none}
-.thumb label{font-size:.85rem;cursor:pointer;margin-left:.2rem}
-.thumb input{margin:0 0 .4rem;width:1.05rem;height:1.05rem;vertical-align:middle;cursor:pointer}
-.drop{display:block;border:3px dashed #767676;border-radius:.5rem;padding:1.2rem;text-align:center;margin:.6rem 0;
-background:#fafafa}
-.drop.over{border-color:var(--link);background:#eaf2fb}
-footer{margin-top:2rem;border-top:1px solid var(--line);color:var(--muted);font-size:.9rem}
-@media print{
-.filters,.pager,.js,.skip,.thumb input,.thumb label,#cardtools,form.upload{display:none!important}
-body{max-width:none;font-size:10.5pt;padding:0}
-a[href^="http"]::after{content:" <" attr(href) ">";font-size:.8em;word-break:break-all}
-.card{border-left-width:4px}
-h2,h3,h4,h5,.card .line{break-after:avoid}
-.fnd{table-layout:fixed}.fnd td,.fnd th,.fnd code{overflow-wrap:anywhere}
-.fnd th:nth-child(1){width:22%}.fnd th:nth-child(4){width:30%}
-thead{display:table-header-group}tr{break-inside:avoid}
-.wrap{overflow:visible}.val{max-height:none;overflow:visible}
-.notice{background:none}
-}
-"""
+#: The page's style sheet and script, package files (``provenance/render/static/``) so that they can be
+#: linted and read on their own. They are inlined into every page, and allowed by the policy by the
+#: SHA-256 of exactly the text inlined.
+STATIC = "provenance.render"
 
-JS = """
-(function () {
-  "use strict";
-  var d = document;
-  function $(id) { return d.getElementById(id); }
-  var nf = new Intl.NumberFormat("en-US");
 
-  var drop = $("drop");
-  if (drop) {
-    var upload = $("upload"), input = $("upload-files"), note = $("upload-status");
-    var busy = function () { if (note) { note.textContent = "Checking\\u2026 the results will appear below."; } };
-    ["dragenter", "dragover"].forEach(function (t) {
-      drop.addEventListener(t, function (e) { e.preventDefault(); drop.classList.add("over"); });
-    });
-    ["dragleave", "dragend", "drop"].forEach(function (t) {
-      drop.addEventListener(t, function () { drop.classList.remove("over"); });
-    });
-    drop.addEventListener("drop", function (e) {
-      e.preventDefault();
-      var files = e.dataTransfer && e.dataTransfer.files;
-      if (!files || !files.length) { return; }
-      input.files = files;
-      busy();
-      upload.submit();
-    });
-    upload.addEventListener("submit", busy);
-  }
+def _asset(name: str, closing: str) -> str:
+    text = (resources.files(STATIC) / "static" / name).read_bytes().decode("utf-8")
+    if closing in text.lower():  # inlined as the element's text, it could not contain its end tag
+        raise RuntimeError(f"static/{name} may not contain {closing}")
+    return text
 
-  function init() {
-    var table = $("ft");
-    if (!table) { return; }
-    var tbody = table.tBodies[0], cardsBox = $("cards");
-    // Cards past the first page sit in <noscript>: real HTML when scripts are off,
-    // one text node when they are on, parsed here only when their page is shown.
-    var lazy = {};
-    Array.prototype.forEach.call(d.querySelectorAll("#cards > noscript[data-x]"), function (ns) {
-      lazy[ns.getAttribute("data-x")] = ns;
-    });
-    var recs = Array.prototype.map.call(tbody.rows, function (tr, i) {
-      var x = tr.getAttribute("data-x");
-      return {
-        tr: tr, i: i, x: x, v: tr.getAttribute("data-v"), c: tr.getAttribute("data-c"),
-        fl: tr.getAttribute("data-fl") === "1", text: tr.textContent.toLowerCase(), keys: null,
-        card: $("f" + x)
-      };
-    });
-    var byX = {};
-    recs.forEach(function (r) { byX[r.x] = r; });
-    function cardOf(r) {
-      if (!r.card && lazy[r.x]) {
-        var holder = d.createElement("template");
-        holder.innerHTML = lazy[r.x].textContent;
-        r.card = holder.content.firstElementChild;
-        delete lazy[r.x];
-      }
-      return r.card;
-    }
-    var q = $("q"), fv = $("fv"), fc = $("fc"), ff = $("ff"), ps = $("ps"), form = $("filters");
-    var showing = $("showing"), pinfo = $("pinfo");
-    var first = $("first"), prev = $("prev"), next = $("next"), last = $("last");
-    var heads = Array.prototype.slice.call(table.tHead.rows[0].cells);
-    var collator = new Intl.Collator("en", { numeric: true, sensitivity: "base" });
-    var st = { page: 0, col: -1, dir: 1 }, shown = recs;
-    var empty = d.createElement("tr"), emptyCell = d.createElement("td");
-    emptyCell.colSpan = heads.length;
-    emptyCell.textContent = "No file matches these filters.";
-    empty.appendChild(emptyCell);
 
-    Array.prototype.forEach.call(d.querySelectorAll(".js"), function (el) { el.hidden = false; });
-
-    function keys(r) {
-      if (!r.keys) {
-        r.keys = Array.prototype.map.call(r.tr.cells, function (c) {
-          var s = c.getAttribute("data-s");
-          return s !== null ? s : c.textContent.trim();
-        });
-      }
-      return r.keys;
-    }
-    function sortShown() {
-      if (st.col < 0) { return; }
-      var col = st.col, dir = st.dir;
-      shown.sort(function (a, b) {
-        var x = collator.compare(keys(a)[col], keys(b)[col]);
-        return x ? x * dir : a.i - b.i;
-      });
-    }
-    function update(resetPage) {
-      var text = q.value.trim().toLowerCase(), v = fv.value, c = fc.value, f = ff.checked;
-      shown = recs.filter(function (r) {
-        return (!v || r.v === v) && (!c || r.c === c) && (!f || r.fl) && (!text || r.text.indexOf(text) >= 0);
-      });
-      sortShown();
-      if (resetPage) { st.page = 0; }
-      draw();
-    }
-    function draw() {
-      var size = parseInt(ps.value, 10) || 50;
-      var pages = Math.max(1, Math.ceil(shown.length / size));
-      st.page = Math.min(Math.max(st.page, 0), pages - 1);
-      var start = st.page * size, slice = shown.slice(start, start + size);
-      if (slice.length) {
-        tbody.replaceChildren.apply(tbody, slice.map(function (r) { return r.tr; }));
-      } else {
-        tbody.replaceChildren(empty);
-      }
-      if (cardsBox) {
-        cardsBox.replaceChildren.apply(cardsBox, slice.map(cardOf).filter(Boolean));
-      }
-      var whole = recs.length === shown.length ? "" : " that match the filters (" + nf.format(recs.length) + " in all)";
-      showing.textContent = shown.length
-        ? "Showing files " + nf.format(start + 1) + "\\u2013" + nf.format(start + slice.length) + " of " +
-          nf.format(shown.length) + whole + "."
-        : "No file matches the filters (" + nf.format(recs.length) + " in all).";
-      pinfo.textContent = "Page " + nf.format(st.page + 1) + " of " + nf.format(pages);
-      first.disabled = prev.disabled = st.page === 0;
-      next.disabled = last.disabled = st.page >= pages - 1;
-    }
-    function go(page) { st.page = page; draw(); }
-
-    heads.forEach(function (th, col) {
-      var button = d.createElement("button");
-      button.type = "button";
-      button.textContent = th.textContent;
-      button.title = "Sort by " + th.textContent;
-      th.replaceChildren(button);
-      button.addEventListener("click", function () {
-        st.dir = st.col === col ? -st.dir : 1;
-        st.col = col;
-        heads.forEach(function (h) { h.removeAttribute("aria-sort"); });
-        th.setAttribute("aria-sort", st.dir > 0 ? "ascending" : "descending");
-        sortShown();
-        draw();
-      });
-    });
-
-    var timer = 0;
-    q.addEventListener("input", function () {
-      clearTimeout(timer);
-      timer = setTimeout(function () { update(true); }, 120);
-    });
-    [fv, fc, ff].forEach(function (el) { el.addEventListener("change", function () { update(true); }); });
-    ps.addEventListener("change", function () { update(true); });
-    form.addEventListener("submit", function (e) { e.preventDefault(); update(true); });
-    form.addEventListener("reset", function () { setTimeout(function () { update(true); }, 0); });
-    first.addEventListener("click", function () { go(0); });
-    prev.addEventListener("click", function () { go(st.page - 1); });
-    next.addEventListener("click", function () { go(st.page + 1); });
-    last.addEventListener("click", function () { go(1e9); });
-
-    Array.prototype.forEach.call(d.querySelectorAll("a[data-fv],a[data-fc]"), function (a) {
-      a.addEventListener("click", function () {
-        form.reset();
-        fv.value = a.getAttribute("data-fv") || "";
-        fc.value = a.getAttribute("data-fc") || "";
-        update(true);
-      });
-    });
-
-    function openCard() {
-      var id = decodeURIComponent(location.hash.slice(1));
-      if (!/^f[0-9]+$/.test(id)) { return; }
-      var card = $(id);
-      var rec = byX[id.slice(1)];
-      if (!rec) { return; }
-      if (!card) {
-        var at = shown.indexOf(rec);
-        if (at < 0) {
-          fv.value = fc.value = q.value = "";
-          ff.checked = false;
-          update(true);
-          at = shown.indexOf(rec);
-        }
-        go(Math.floor(at / (parseInt(ps.value, 10) || 50)));
-        card = $(id);
-      }
-      if (card) {
-        var det = card.querySelector("details");
-        if (det) { det.open = true; }
-        card.scrollIntoView();
-      }
-    }
-    window.addEventListener("hashchange", openCard);
-
-    function setAll(open) {
-      if (!cardsBox) { return; }
-      Array.prototype.forEach.call(cardsBox.querySelectorAll(".card>details"), function (det) { det.open = open; });
-    }
-    var openAll = $("open-all"), closeAll = $("close-all");
-    if (openAll) { openAll.addEventListener("click", function () { setAll(true); }); }
-    if (closeAll) { closeAll.addEventListener("click", function () { setAll(false); }); }
-    var closedForPrint = [];
-    window.addEventListener("beforeprint", function () {
-      closedForPrint = Array.prototype.filter.call(cardsBox ? cardsBox.querySelectorAll(".card>details") : [],
-        function (det) { return !det.open; });
-      closedForPrint.forEach(function (det) { det.open = true; });
-    });
-    window.addEventListener("afterprint", function () {
-      closedForPrint.forEach(function (det) { det.open = false; });
-      closedForPrint = [];
-    });
-
-    update(false);
-    if (location.hash) { openCard(); }
-  }
-  try { init(); } finally { document.documentElement.setAttribute("data-ready", "1"); }
-})();
-"""
+CSS = _asset("report.css", "</style")
+JS = _asset("report.js", "</script")
 
 
 def _digest(text: str) -> str:
@@ -456,10 +157,46 @@ def _dict(data: Any, key: str) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
+#: Where a long token may break: after a separator of paths, URLs, names and hashes.
+_BREAK_AFTER = re.compile(r"(?<=[/\\._\-?&=:,;+@#|~])|(?<=[a-z])(?=[A-Z])|(?<=[A-Za-z]{3})(?=[0-9])")
+_SPACES = re.compile(r"(\s+)")
+#: Tokens at least this long get break opportunities; runs longer than _LONG_RUN without
+#: a separator (hashes, say) may break every _RUN_STEP characters.
+_LONG_TOKEN = 12
+_LONG_RUN = 12
+_RUN_STEP = 10
+
+
+def _w(value: Any) -> str:
+    """Escaped text whose long tokens may wrap at sensible points (``<wbr>``), not anywhere mid-word.
+
+    A path, URL, model name or hash breaks after ``/ . _ -`` and the like, or
+    where camelCase or letters and digits meet; a run with none of these (a
+    hex digest) only in chunks. The text a
+    reader copies or searches is unchanged.
+    """
+    text = value if isinstance(value, str) else "" if value is None else str(value)
+    if len(text) < _LONG_TOKEN:
+        return _e(text)
+    out = []
+    for token in _SPACES.split(text):
+        if len(token) < _LONG_TOKEN or token.isspace():
+            out.append(_e(token))
+            continue
+        pieces: list[str] = []
+        for piece in _BREAK_AFTER.split(token):
+            while len(piece) > _LONG_RUN:
+                pieces.append(piece[:_RUN_STEP])
+                piece = piece[_RUN_STEP:]
+            pieces.append(piece)
+        out.append("<wbr>".join(_e(p) for p in pieces if p))
+    return "".join(out)
+
+
 def _cut(text: str, limit: int = MAX_VALUE_CHARS) -> str:
     if len(text) <= limit:
-        return _e(text)
-    return f"{_e(text[:limit])}<span class=x> \u2026 (cut here: {len(text):,} characters in all)</span>"
+        return _w(text)
+    return f"{_w(text[:limit])}<span class=x> \u2026 (cut here: {len(text):,} characters in all)</span>"
 
 
 def safe_url(url: str) -> str | None:
@@ -498,12 +235,73 @@ def _flagged(report: Mapping[str, Any]) -> bool:
     return _verdict(report) in FLAGGED or _state(report) == "invalid"
 
 
-def _badge_verdict(verdict: str) -> str:
-    return f'<span class="b v-{verdict}">{_e(VERDICTS[verdict])}</span>'
+def _badge_verdict(verdict: str, confidence: str = "") -> str:
+    """The verdict's badge; a capture's carries its confidence, so that weak evidence never looks like a trusted one."""
+    strength = f" q-{confidence}" if verdict == "captured" and confidence in CONFIDENCE_RANK else ""
+    return f'<span class="b v-{verdict}{strength}">{_e(VERDICTS[verdict])}</span>'
 
 
-def _badge_state(state: str, prefix: str = "") -> str:
-    return f'<span class="b c-{state}">{_e(prefix + STATES[state])}</span>'
+def _badge_state(state: str, prefix: str = "", words: str | None = None) -> str:
+    return f'<span class="b c-{state}">{_e(prefix + (words or STATES[state]))}</span>'
+
+
+def _about(entry: Mapping[str, Any], label: str) -> bool:
+    """Whether a validation status is about the manifest ``label`` (one naming no manifest is about the active one)."""
+    url = _s(entry, "url")
+    if "/c2pa/" not in url:
+        return True
+    named = url.split("/c2pa/", 1)[1].split("/", 1)[0]
+    return named == label
+
+
+def _untrusted_ingredients(credentials: Mapping[str, Any]) -> list[str]:
+    """Titles of the ingredients whose own signer is on no trust list, in chain order."""
+    titles: list[str] = []
+    for manifest in _list(credentials, "manifests"):
+        for ingredient in _list(manifest, "ingredients"):
+            failures = _list(ingredient, "failures")
+            if any(_s(f, "code") == "signingCredential.untrusted" for f in failures):
+                title = _s(ingredient, "title") or "untitled"
+                if title not in titles:
+                    titles.append(title)
+    return titles
+
+
+def _state_words(credentials: Mapping[str, Any]) -> tuple[str, str, str]:
+    """The state, the words of its badge and their meaning, for this file's active manifest.
+
+    Trust labels belong to the manifest they describe: a file the library
+    rates ``valid`` because an ingredient's signer is on no trust list, while
+    the active manifest's own signer chains to one, is not shown as signed by
+    an untrusted signer.
+    """
+    state = _s(credentials, "state") if _s(credentials, "state") in STATES else "none"
+    if state != "valid":
+        return state, STATES[state], STATE_MEANING[state]
+    active = _s(credentials, "active_manifest")
+    trusted = any(
+        _s(v, "code") == "signingCredential.trusted" and _about(v, active)
+        for v in _list(credentials, "validation")
+        if isinstance(v, Mapping)
+    )
+    if not trusted:
+        return state, "Valid, signer not on a trust list", STATE_MEANING[state]
+    titles = _untrusted_ingredients(credentials)
+    if titles:
+        named = ", ".join(f"\u201c{t}\u201d" for t in titles[:5]) + (", \u2026" if len(titles) > 5 else "")
+        one = len(titles) == 1
+        why = (
+            f": the signer of {'the ingredient' if one else 'the ingredients'} {named} "
+            f"{'is' if one else 'are'} on no trust list in use"
+        )
+    else:
+        why = ""
+    return (
+        state,
+        "Valid, active signer trusted",
+        "the Content Credentials verify and the active manifest's signer is on a trust list in use, "
+        f"but the file as a whole is rated valid, not trusted{why}",
+    )
 
 
 def _name(path: str) -> str:
@@ -633,7 +431,7 @@ def _split_path(path: str) -> tuple[str, str]:
     cut = max(path.rfind("/"), path.rfind("\\"))
     if cut <= 0 or cut == len(path) - 1:
         return path, ""
-    return path[cut + 1 :], f'<span class="x">{_e(path[: cut + 1])}</span>'
+    return path[cut + 1 :], f'<span class="x">{_w(path[: cut + 1])}</span>'
 
 
 def _row(index: int, report: Mapping[str, Any]) -> str:
@@ -642,7 +440,7 @@ def _row(index: int, report: Mapping[str, Any]) -> str:
     top = _top_finding(report)
     top_text = ""
     if top is not None:
-        top_text = f"{_e(_s(top, 'rule'))}: {_e(_s(top, 'title') or _s(top, 'message'))}"
+        top_text = f"{_e(_s(top, 'rule'))}: {_w(_s(top, 'title') or _s(top, 'message'))}"
     confidence = _s(report, "confidence")
     verdict_rank = list(VERDICTS).index(verdict)
     flag = " <span class=x>flagged</span>" if _flagged(report) else ""
@@ -651,12 +449,12 @@ def _row(index: int, report: Mapping[str, Any]) -> str:
     return (
         f'<tr{" class=later" if index >= FIRST_PAGE else ""} data-x="{index}" data-v="{verdict}" data-c="{state}" '
         f'data-fl="{int(_flagged(report))}">'
-        f'<th scope="row"><a href="#f{index}">{_e(base)}</a>{folder}</th>'
-        f'<td data-s="{verdict_rank}">{_badge_verdict(verdict)}{flag}</td>'
+        f'<th scope="row"><a href="#f{index}">{_w(base)}</a>{folder}</th>'
+        f'<td data-s="{verdict_rank}">{_badge_verdict(verdict, confidence)}{flag}</td>'
         f'<td data-s="{CONFIDENCE_RANK.get(confidence, 3)}">{_e(confidence)}</td>'
-        f'<td data-s="{state_rank}">{_badge_state(state)}</td>'
-        f"<td>{_e(_s(credentials, 'signer'))}</td>"
-        f"<td>{_e(_generator(report))}</td>"
+        f'<td data-s="{state_rank}">{_badge_state(state, words=_state_words(credentials)[1])}</td>'
+        f"<td>{_w(_s(credentials, 'signer'))}</td>"
+        f"<td>{_w(_generator(report))}</td>"
         f"<td>{top_text}</td>"
         f"<td>{_cut(_error_text(report), 160)}</td></tr>"
     )
@@ -681,7 +479,8 @@ def _table(reports: Sequence[Mapping[str, Any]]) -> str:
 # --- one card per file -----------------------------------------------------
 
 
-def _status_list(entries: Iterable[Any], label: str) -> str:
+def _status_list(entries: Iterable[Any], label: str, active: str | None = None) -> str:
+    """Status codes in words; with ``active``, a code about another manifest says which."""
     items = []
     for entry in entries:
         if not isinstance(entry, Mapping):
@@ -693,6 +492,9 @@ def _status_list(entries: Iterable[Any], label: str) -> str:
         if code == "signingCredential.untrusted":
             word = "Not on a trust list"
         detail = f' <span class="x">(library says: {_e(explanation)})</span>' if explanation else ""
+        if active is not None and not _about(entry, active):
+            other = _s(entry, "url").split("/c2pa/", 1)[1].split("/", 1)[0]
+            detail += f' <span class="x">(about the manifest <code>{_e(other)}</code>, not the active one)</span>'
         items.append(f"<li><strong>{_e(word)}</strong>: {_e(meaning)}. <code>{_e(code)}</code>{detail}</li>")
     if not items:
         return ""
@@ -759,7 +561,7 @@ def _manifest_node(
     title = f" \u201c{_e(_s(manifest, 'title'))}\u201d" if _s(manifest, "title") else ""
     out = [
         f'<li class="manifest"><p><strong>{_e(SCOPE_WORDS.get(scope, "Manifest"))}</strong>{title} '
-        f"{headline}</p><p class=x><code>{_e(label)}</code></p><p>{'; '.join(facts)}</p>",
+        f"{headline}</p><p class=x><code>{_w(label)}</code></p><p>{'; '.join(facts)}</p>",
         _declarations(_list(manifest, "ai_declarations")),
         _actions(_list(manifest, "actions")),
     ]
@@ -786,7 +588,9 @@ def _ingredient_node(
         f"{mark}Ingredient {_e(word)}</span> "
         f"<strong>\u201c{_e(_s(ingredient, 'title'))}\u201d</strong> "
         f"<span class=x>({_e(_s(ingredient, 'relationship'))}: {_e(meaning)})</span></p>",
-        _status_list(_list(ingredient, "failures"), "Why this ingredient fails"),
+        _status_list(
+            _list(ingredient, "failures"), "Why this ingredient fails" if failing else "Notes on this ingredient"
+        ),
         _declarations(_list(ingredient, "ai_declarations")),
     ]
     child_label = _s(ingredient, "manifest")
@@ -813,7 +617,8 @@ def _chain(credentials: Mapping[str, Any]) -> str:
     out = ['<h5>Manifest chain</h5><ul class="tree" aria-label="Manifest chain, active manifest first">']
     active = by_label.get(active_label)
     if active is not None:
-        out.append(_manifest_node(active, by_label, seen, 0, _badge_state(state, "Validation: ")))
+        words = _state_words(credentials)[1]
+        out.append(_manifest_node(active, by_label, seen, 0, _badge_state(state, "Validation: ", words)))
     for manifest in manifests:
         if _s(manifest, "label") not in seen:
             out.append(_manifest_node(manifest, by_label, seen, 0, ""))
@@ -822,10 +627,10 @@ def _chain(credentials: Mapping[str, Any]) -> str:
 
 
 def _credentials_section(credentials: Mapping[str, Any]) -> str:
-    state = _s(credentials, "state") if _s(credentials, "state") in STATES else "none"
+    state, words, meaning = _state_words(credentials)
     out = [
         "<h4>Content Credentials</h4>",
-        f"<p>{_badge_state(state)} {_e(STATE_MEANING[state])}.</p>",
+        f"<p>{_badge_state(state, words=words)} {_e(meaning)}.</p>",
     ]
     facts = []
     for key, label in (
@@ -836,12 +641,12 @@ def _credentials_section(credentials: Mapping[str, Any]) -> str:
         ("claim_generator", "Claim generator"),
     ):
         if _s(credentials, key):
-            facts.append(f"<dt>{label}</dt><dd>{_e(_s(credentials, key))}</dd>")
+            facts.append(f"<dt>{label}</dt><dd>{_w(_s(credentials, key))}</dd>")
     if state == "trusted" and not _s(credentials, "trust_list"):
         facts.append("<dt>Trust list matched</dt><dd>not recorded</dd>")
     if _s(credentials, "remote_url"):
         facts.append(
-            f"<dt>Remote manifest</dt><dd><code>{_e(_s(credentials, 'remote_url'))}</code> "
+            f"<dt>Remote manifest</dt><dd><code>{_w(_s(credentials, 'remote_url'))}</code> "
             "(not fetched: checks run offline)</dd>"
         )
     if _s(credentials, "error"):
@@ -854,10 +659,10 @@ def _credentials_section(credentials: Mapping[str, Any]) -> str:
     passed = [v for v in validation if _s(v, "kind") not in ("failure", "informational")]
     if problems:
         out.append("<h5>Validation problems, in plain words</h5>")
-        out.append(_status_list(problems, "Validation problems"))
+        out.append(_status_list(problems, "Validation problems", _s(credentials, "active_manifest")))
     if notes:
         out.append("<h5>Validation notes</h5>")
-        out.append(_status_list(notes, "Validation notes"))
+        out.append(_status_list(notes, "Validation notes", _s(credentials, "active_manifest")))
     if passed:
         counts = Counter(_s(v, "code") for v in passed)
         codes = ", ".join(f"<code>{_e(c)}</code>" + (f" \u00d7{n}" if n > 1 else "") for c, n in counts.items())
@@ -885,7 +690,7 @@ def _findings_section(report: Mapping[str, Any], index: int) -> str:
         rows.append(
             f'<tr><th scope="row"><code>{_e(rule)}</code>{mark}<br>'
             f'<span class="x">{_e(_s(finding, "title"))}</span></th>'
-            f"<td>{_e(_s(finding, 'source'))}</td><td><code>{_e(_s(finding, 'field'))}</code></td>"
+            f"<td>{_e(_s(finding, 'source'))}</td><td><code>{_w(_s(finding, 'field'))}</code></td>"
             f'<td><span class="val">{_cut(_s(finding, "value"))}</span>{where_html}</td>'
             f"<td>{_e(_s(finding, 'indicates'))}</td><td>{_e(_s(finding, 'strength'))}</td><td>{ref}</td></tr>"
         )
@@ -898,9 +703,11 @@ def _findings_section(report: Mapping[str, Any], index: int) -> str:
     )
 
 
-def _thumbnail(index: int, uri: str | None, name: str) -> str:
+def _thumbnail(index: int, preview: Preview | None, name: str) -> str:
+    uri = preview.uri if preview is not None else None
     if uri is None:
-        return '<div class="thumb"><p class="x">No preview could be made.</p></div>'
+        why = preview.why_not if preview is not None and preview.why_not else "none could be made"
+        return f'<div class="thumb"><p class="x">Preview not shown: {_e(why)}.</p></div>'
     return (
         f'<div class="thumb"><input type="checkbox" id="u{index}">'
         f'<label for="u{index}">Unblur preview</label>'
@@ -913,7 +720,7 @@ def render_card(
     report: Mapping[str, Any],
     index: int,
     *,
-    thumbnail: str | None = None,
+    thumbnail: Preview | str | None = None,
     thumbnails_on: bool = False,
     open_details: bool = True,
 ) -> str:
@@ -923,18 +730,19 @@ def render_card(
     credentials = _dict(report, "credentials")
     findings = _findings(report)
     line = [
-        _badge_verdict(verdict),
+        _badge_verdict(verdict, _s(report, "confidence")),
         f"<span>confidence: <strong>{_e(_s(report, 'confidence') or 'unknown')}</strong></span>",
-        _badge_state(state, "Credentials: "),
+        _badge_state(state, "Credentials: ", _state_words(credentials)[1]),
     ]
     if _flagged(report):
         line.append("<strong>Flagged</strong>")
     out = [
-        f'<article class="card" id="f{index}" data-v="{verdict}" aria-labelledby="f{index}-h">',
-        f'<h3 id="f{index}-h"><span class="x">{index + 1}.</span> {_e(name)}</h3>',
+        f'<article class="card" id="f{index}" data-v="{verdict}" data-q="{_e(_s(report, "confidence"))}" '
+        f'aria-labelledby="f{index}-h">',
+        f'<h3 id="f{index}-h"><span class="x">{index + 1}.</span> {_w(name)}</h3>',
     ]
     if thumbnails_on:
-        out.append(_thumbnail(index, thumbnail, name))
+        out.append(_thumbnail(index, _preview(thumbnail), name))
     out.append(f'<p class="line">{"".join(line)}</p>')
     out.append(f'<p class="sum">{_e(_s(report, "summary"))}</p>')
     if _error_text(report):
@@ -950,7 +758,7 @@ def render_card(
     if _size(report.get("size")):
         facts.append(f"<dt>Size</dt><dd>{_e(_size(report.get('size')))}</dd>")
     if _s(report, "sha256"):
-        facts.append(f"<dt>SHA-256</dt><dd><code>{_e(_s(report, 'sha256'))}</code></dd>")
+        facts.append(f"<dt>SHA-256</dt><dd><code>{_w(_s(report, 'sha256'))}</code></dd>")
     readers = ", ".join(str(r) for r in _list(report, "readers"))
     if readers:
         facts.append(f"<dt>Read by</dt><dd>{_e(readers)}</dd>")
@@ -979,6 +787,17 @@ def _valid_thumbnail(uri: str) -> bool:
     return _DATA_URI.fullmatch(uri) is not None
 
 
+def _preview(value: Any) -> Preview | None:
+    """A preview given as a ``data:`` URI or a :class:`Preview`; one whose URI is not a plain image is dropped."""
+    if isinstance(value, str):
+        value = Preview(value)
+    if not isinstance(value, Preview):
+        return None
+    if value.uri is not None and not _valid_thumbnail(value.uri):
+        return Preview(None)
+    return value
+
+
 def _versions(reports: Sequence[Mapping[str, Any]]) -> str:
     versions = sorted({_s(_dict(r, "provenance"), "version") for r in reports} - {""})
     digests = sorted({_s(_dict(r, "provenance"), "rules") for r in reports} - {""})
@@ -999,33 +818,40 @@ def _policy_attribute(images: bool, form_action: str) -> str:
 def render_document(
     reports: Iterable[Mapping[str, Any]],
     *,
-    thumbnails: Mapping[str, str] | None = None,
+    thumbnails: Mapping[str, Preview | str] | None = None,
     title: str = DEFAULT_TITLE,
     form: str = "",
     form_action: str = "'none'",
     empty_message: str = "No files were checked.",
     cards_first: bool = False,
+    notice: str | None = None,
 ) -> str:
     """The whole page; ``form`` is trusted HTML placed in the header (``serve`` puts its upload form there).
 
     ``cards_first`` puts the cards before the overview and the table (for a
-    few files checked by hand).
+    few files checked by hand). ``notice`` replaces the opening note about
+    previews and requests (``serve``'s page speaks of uploading instead).
     """
     items = [r for r in reports if isinstance(r, Mapping)]
-    previews = {k: v for k, v in (thumbnails or {}).items() if isinstance(v, str) and _valid_thumbnail(v)}
+    previews = {k: p for k, v in (thumbnails or {}).items() if (p := _preview(v)) is not None}
     images = thumbnails is not None
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    if images:
+    if notice is not None:
+        pass
+    elif images:
         notice = (
-            "Previews are on: each card embeds a small preview (at most 160 pixels), blurred until you choose "
-            "\u201cUnblur preview\u201d. Images can be disturbing; unblur only what you need to see."
+            "Previews are on: each card embeds a small preview (at most 160 pixels), made from the very bytes "
+            "that were checked, blurred until you choose \u201cUnblur preview\u201d, or says why there is none. "
+            "Images can be disturbing; unblur only what you need to see. "
+            "This page is self-contained: it makes no network request."
         )
     else:
         notice = (
             "Previews are off: this report holds no image content, only what was read from the files. "
-            "Make it with --thumbnails to embed small blurred previews."
+            "Make it with --thumbnails to embed small blurred previews. "
+            "This page is self-contained: it makes no network request."
         )
-    open_details = len(items) <= OPEN_CARDS_UP_TO
+    meta = f"{len(items):,} file{'s' * (len(items) != 1)}, {_e(_versions(items))}; page made {now}."
     out = [
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
         f'<meta http-equiv="Content-Security-Policy" content="{_policy_attribute(images, form_action)}">',
@@ -1037,8 +863,8 @@ def render_document(
         '<header class="top"><h1>',
         _e(title),
         "</h1>",
-        f'<p class="meta">{len(items):,} file{"s" * (len(items) != 1)}, {_e(_versions(items))}; page made {now}.</p>',
-        f'<p class="notice">{_e(notice)} This page is self-contained: it makes no network request. '
+        f'<p class="meta">{meta}</p>' if items or not form else "",
+        f'<p class="notice">{_e(notice)} '
         "What a file declares can be stripped or forged: a verdict says what the file says, not what is true.</p>",
         form,
         "</header>",
@@ -1054,7 +880,7 @@ def render_document(
         for index, report in enumerate(items):
             path = _s(report, "path")
             card = render_card(
-                report, index, thumbnail=previews.get(path), thumbnails_on=images, open_details=open_details
+                report, index, thumbnail=previews.get(path), thumbnails_on=images, open_details=index < OPEN_CARDS
             )
             if index >= FIRST_PAGE:
                 # Parsed as HTML with scripts off; kept as text (fast to load) with scripts on,
@@ -1085,68 +911,14 @@ def render_document(
 def render_html(
     reports: Iterable[dict[str, Any]],
     *,
-    thumbnails: dict[str, str] | None = None,
+    thumbnails: Mapping[str, Preview | str] | None = None,
     title: str = DEFAULT_TITLE,
 ) -> str:
     """A self-contained HTML report of ``reports`` (``Report.to_dict()`` dictionaries).
 
-    ``thumbnails`` maps a report's ``path`` to a ``data:image/jpeg;base64,...``
-    URI (see :func:`thumbnails_for`); given, even empty, it turns previews on
-    and allows ``data:`` images in the page's policy.
+    ``thumbnails`` maps a report's ``path`` to a :class:`Preview` (see
+    :func:`thumbnails_for`) or a ``data:image/jpeg;base64,...`` URI; given,
+    even empty, it turns previews on and allows ``data:`` images in the
+    page's policy. A card without a preview says why.
     """
     return render_document(reports, thumbnails=thumbnails, title=title)
-
-
-# --- previews -----------------------------------------------------------------
-
-
-def make_thumbnail(source: str | os.PathLike[str] | bytes, size: int = THUMBNAIL_PIXELS) -> str | None:
-    """A small JPEG preview as a ``data:`` URI, or ``None`` if the image cannot be decoded.
-
-    Pillow's decompression-bomb guard stays on (its warning is raised as an
-    error too); JPEGs are decoded at a reduced scale with ``draft``. Special
-    files (FIFOs, devices) are never opened for reading.
-    """
-    from PIL import Image, ImageOps
-
-    try:
-        if isinstance(source, bytes):
-            data = source
-        else:
-            fd = os.open(os.fspath(source), os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-            try:
-                info = os.fstat(fd)
-                if not stat.S_ISREG(info.st_mode) or info.st_size > THUMBNAIL_MAX_FILE_BYTES:
-                    return None
-                with os.fdopen(os.dup(fd), "rb") as fh:
-                    data = fh.read()
-            finally:
-                os.close(fd)
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
-                image.draft("RGB", (size, size))
-                shown = ImageOps.exif_transpose(image) or image
-                shown.thumbnail((size, size))
-                if shown.mode in ("RGBA", "LA", "PA") or (shown.mode == "P" and "transparency" in shown.info):
-                    rgba = shown.convert("RGBA")
-                    flat = Image.new("RGB", rgba.size, (255, 255, 255))
-                    flat.paste(rgba, mask=rgba.getchannel("A"))
-                    shown = flat
-                elif shown.mode not in ("RGB", "L"):
-                    shown = shown.convert("RGB")
-                out = io.BytesIO()
-                shown.save(out, "JPEG", quality=70)
-    except Exception:  # any decoder failure: no preview for this file, the rest go on
-        return None
-    return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode("ascii")
-
-
-def thumbnails_for(reports: Iterable[Mapping[str, Any]], jobs: int | None = None) -> dict[str, str]:
-    """Previews for the reports' files that are still on disk (``-`` and unreadable files are skipped)."""
-    paths = sorted({_s(r, "path") for r in reports} - {"", "-"})
-    if not paths:
-        return {}
-    with ThreadPoolExecutor(max_workers=max(1, jobs or os.cpu_count() or 1)) as pool:
-        made: Iterator[str | None] = pool.map(make_thumbnail, paths)
-        return {path: uri for path, uri in zip(paths, made, strict=True) if uri is not None}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -241,5 +242,159 @@ def test_page_size_choice(browser: Any, tmp_path: Path, size: int) -> None:
         page = open_report(watch(context), path)
         page.select_option("#ps", str(size))
         assert len(rows(page)) == size and page.text_content("#pinfo") == "Page 1 of 2"
+    finally:
+        context.close()
+
+
+def _luminance(colour: str) -> float:
+    channels = [int(x) / 255 for x in re.findall(r"\d+", colour)[:3]]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    high, low = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_a_weak_capture_does_not_look_like_trusted_credentials(browser: Any, tmp_path: Path) -> None:
+    from provenance.api import check, make_options
+    from tests.conftest import SAMPLES
+
+    if not (SAMPLES / "test-ca.pem").is_file():
+        pytest.skip("samples_benign/ is not present")
+    trusting = make_options(trust_anchors=[SAMPLES / "test-ca.pem"])
+    reports = [
+        check(SAMPLES / "camera_exif.jpg").to_dict(),  # camera EXIF alone
+        check(SAMPLES / "c2pa_capture.jpg").to_dict(),  # signed, signer on no list
+        dict(check(SAMPLES / "c2pa_capture.jpg", trusting).to_dict(), path="trusted_capture.jpg"),
+    ]
+    assert [(r["verdict"], r["confidence"]) for r in reports] == [
+        ("captured", "low"),
+        ("captured", "medium"),
+        ("captured", "high"),
+    ]
+    assert reports[2]["credentials"]["state"] == "trusted"
+    path = tmp_path / "captures.html"
+    path.write_text(render_html(reports), encoding="utf-8")
+    context = browser.new_context(viewport={"width": 1100, "height": 760})
+    try:
+        page = open_report(watch(context), path)
+        styles = page.eval_on_selector_all(
+            "#cards article .line .b.v-captured, #cards article .line .b.c-trusted",
+            "bs => bs.map(b => { const s = getComputedStyle(b); return {cls: b.className, bg: s.backgroundColor,"
+            " fg: s.color, border: s.borderTopStyle + ' ' + s.borderTopColor}; })",
+        )
+    finally:
+        context.close()
+    low, medium, high, trusted = (
+        next(s for s in styles if key in s["cls"]) for key in ("q-low", "q-medium", "q-high", "c-trusted")
+    )
+    looks = {name: (s["bg"], s["border"]) for name, s in (("low", low), ("medium", medium), ("high", high))}
+    assert looks["high"][0] == trusted["bg"], "a trusted capture keeps the trusted colour"
+    assert len({looks["low"], looks["medium"], looks["high"]}) == 3, looks
+    assert looks["low"][0] != trusted["bg"] and looks["medium"][0] != trusted["bg"]
+    assert "dashed" in looks["low"][1], "weak evidence is drawn outlined, not filled"
+    for style in (low, medium, high):
+        assert _contrast(style["fg"], style["bg"]) >= 4.5, style
+
+
+SEPARATORS = "/\\._-?&=:,;+@#|~"
+LINE_BREAKS = """el => {
+  const text = [], breaks = [];
+  let top = null;
+  const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const node = walker.currentNode;
+    for (let i = 0; i < node.length; i++) {
+      const range = document.createRange();
+      range.setStart(node, i);
+      range.setEnd(node, i + 1);
+      const box = range.getClientRects()[0];
+      if (box && top !== null && box.top > top + 2) { breaks.push(text.length); }
+      if (box) { top = box.top; }
+      text.push(node.data[i]);
+    }
+  }
+  return {text: text.join(""), breaks: breaks};
+}"""
+
+
+def _sensible_break(text: str, at: int) -> bool:
+    """A line break before text[at] falls after a separator or space, at a camelCase or letter-digit seam,
+    or inside a run too long to keep whole (a digest)."""
+    before, after = text[at - 1], text[at]
+    if before in SEPARATORS or before.isspace() or after.isspace():
+        return True
+    if (before.islower() and after.isupper()) or (before.isalpha() and after.isdigit()):
+        return True
+    start = max((text.rfind(c, 0, at) for c in SEPARATORS + " "), default=-1) + 1
+    ends = [i for i in (text.find(c, at) for c in SEPARATORS + " ") if i >= 0]
+    return min(ends, default=len(text)) - start > 12
+
+
+LONG_NAMES = (
+    "a_very_long_file_name_exported_from_the_camera_upload_folder_2026-11-27.png",
+    "sd_xl_base_1.0.safetensors-generationParameters-exampleModel_v1.png",
+    "IMG_20261127_0123456789abcdef0123456789abcdef0123456789abcdef.png",
+    "ordinary name with spaces that goes on for quite a while.png",
+)
+
+
+def test_narrow_window_keeps_the_table_whole_and_breaks_names_at_sensible_points(browser: Any, tmp_path: Path) -> None:
+    folder = tmp_path / "uploads" / "2026-11-27_batch-with-a-long-folder-name"
+    folder.mkdir(parents=True)
+    for name in LONG_NAMES:
+        (folder / name).write_bytes(png_bytes(text={"parameters": A1111}))
+    (folder / "plain.png").write_bytes(png_bytes())
+    reports = [check_bytes((folder / p).read_bytes(), str(folder / p)).to_dict() for p in sorted(os.listdir(folder))]
+    path = tmp_path / "narrow.html"
+    path.write_text(render_html(reports), encoding="utf-8")
+    context = browser.new_context(viewport={"width": 800, "height": 900})
+    try:
+        page = open_report(watch(context), path)
+        sizes = page.evaluate(
+            "() => { const w = document.querySelector('#files .wrap'), t = document.getElementById('ft');"
+            " return {wrap: w.clientWidth, table: t.scrollWidth, page: document.documentElement.scrollWidth,"
+            " heads: [...t.tHead.rows[0].cells].map(c => c.getBoundingClientRect().right)}; }"
+        )
+        assert sizes["table"] <= sizes["wrap"], f"the table scrolls sideways at 800 px: {sizes}"
+        assert sizes["page"] <= 800 and max(sizes["heads"]) <= 800, sizes
+        checked = 0
+        for selector in ("#ft tbody th[scope=row] a", "#cards article h3"):
+            for handle in page.query_selector_all(selector):
+                seen = handle.evaluate(LINE_BREAKS)
+                text = seen["text"]
+                bad = [
+                    text[max(0, b - 8) : b] + "|" + text[b : b + 8]
+                    for b in seen["breaks"]
+                    if not _sensible_break(text, b)
+                ]
+                assert not bad, f"broken mid-word: {bad}"
+                checked += len(seen["breaks"])
+        assert checked >= 10, "long names did wrap"
+    finally:
+        context.close()
+
+
+def test_cards_past_the_first_screen_start_collapsed_to_their_summary(browser: Any, tmp_path: Path) -> None:
+    ai = check_bytes(png_bytes(text={"parameters": A1111}), "x.png").to_dict()
+    reports = [dict(ai, path=f"file-{i}.png") for i in range(8)]
+    path = tmp_path / "cards.html"
+    path.write_text(render_html(reports), encoding="utf-8")
+    context = browser.new_context(viewport={"width": 1100, "height": 760})
+    try:
+        page = open_report(watch(context), path)
+        opened = page.eval_on_selector_all("#cards article > details", "ds => ds.map(d => d.open)")
+        assert opened == [True, True, True, False, False, False, False, False]
+        closed = page.locator("#f5")
+        assert closed.locator("h3").is_visible() and closed.locator(".line").is_visible()
+        assert closed.locator(".sum").is_visible() and not closed.locator("table.fnd").is_visible()
+        assert "Details: 1 finding" in (closed.locator("summary").text_content() or "")
+        page.click("#ft a[href='#f5']")
+        page.wait_for_function("() => document.querySelector('#f5 details').open")
+        page.emulate_media(media="print")
+        page.evaluate("window.dispatchEvent(new Event('beforeprint'))")
+        assert page.eval_on_selector_all("#cards article > details", "ds => ds.every(d => d.open)")
     finally:
         context.close()

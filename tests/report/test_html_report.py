@@ -16,7 +16,9 @@ from typing import Any
 import pytest
 
 from provenance.api import check, check_bytes
+from provenance.limits import Limits
 from provenance.render.html import make_thumbnail, render_card, render_html, safe_url, thumbnails_for
+from provenance.render.preview import Preview, decode, preview_file
 from tests.conftest import png_bytes, run_cli
 
 A1111 = "a cube\nSteps: 20, Sampler: Euler a, CFG scale: 7, Seed: 42, Size: 512x512, Model: exampleModel"
@@ -87,7 +89,7 @@ def test_file_names_and_metadata_values_are_escaped() -> None:
     page = render_html([report, forged])
     assert "<script>alert" not in page
     assert "<img src=x" not in page
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;.png" in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;.png" in page.replace("<wbr>", "")
     parsed = parse(page)
     assert [t for t, _ in parsed.tags].count("script") == 1, "only the page's own script"
     assert [t for t, _ in parsed.tags].count("img") == 0
@@ -212,8 +214,105 @@ def test_thumbnails_for_skips_stdin_and_special_files(tmp_path: Path) -> None:
     good.write_bytes(png_bytes())
     fifo = tmp_path / "pipe.png"
     os.mkfifo(fifo)
-    previews = thumbnails_for([{"path": str(good)}, {"path": "-"}, {"path": str(fifo)}])
-    assert list(previews) == [str(good)]
+    records = [check(good).to_dict(), {"path": "-", "sha256": "0" * 64}, {"path": str(fifo), "sha256": "0" * 64}]
+    previews = thumbnails_for(records)
+    assert previews[str(good)].uri is not None
+    assert previews["-"] == Preview(None, "the image was read from standard input")
+    assert previews[str(fifo)] == Preview(None, "the path is not a regular file")
+
+
+def huge_png(side: int = 9400) -> bytes:
+    """A few hundred kilobytes of PNG declaring ``side`` x ``side`` grey pixels, all zero."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    packer = zlib.compressobj(9)
+    row = b"\0" * (side + 1)
+    body = b"".join(packer.compress(row) for _ in range(side)) + packer.flush()
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0))
+        + chunk(b"IDAT", body)
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_preview_of_a_huge_image_is_refused_before_decoding(tmp_path: Path) -> None:
+    import resource
+    import time
+
+    data = huge_png()
+    assert len(data) < 400_000
+    path = tmp_path / "zeros.png"
+    path.write_bytes(data)
+    record = check(path).to_dict()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.monotonic()
+    preview = preview_file(str(path), record["sha256"], record["size"])
+    assert time.monotonic() - started < 1.0 and resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 50_000
+    assert preview.uri is None
+    assert preview.why_not == "the image is 9,400 \u00d7 9,400 pixels, more than the 40-megapixel limit for previews"
+    page = render_html([record], thumbnails=thumbnails_for([record]))
+    assert "Preview not shown: the image is 9,400 \u00d7 9,400 pixels" in page
+    assert make_thumbnail(data) is None
+    # The cap is a limit like the others: raised, the same file gets its preview.
+    assert preview_file(str(path), record["sha256"], record["size"], Limits(max_preview_pixels=10**8)).uri
+
+
+def test_a_jpeg_is_decoded_at_reduced_scale_under_the_cap() -> None:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (4000, 3000), (90, 140, 200)).save(out, "JPEG", quality=50)  # 12 megapixels
+    assert decode(out.getvalue(), max_pixels=200_000).uri is not None, "1/8 scale: 500 x 375 pixels"
+    assert decode(out.getvalue(), max_pixels=100_000).uri is None
+
+
+def test_a_preview_that_takes_too_long_is_given_up(tmp_path: Path) -> None:
+    import time
+
+    path = tmp_path / "zeros.png"
+    path.write_bytes(huge_png(6000))  # 36 megapixels: under the cap, slow to decode
+    record = check(path).to_dict()
+    started = time.monotonic()
+    previews = thumbnails_for([record], limits=Limits(timeout=0.05))
+    assert time.monotonic() - started < 5
+    assert previews[str(path)] == Preview(None, "making it took longer than the 0.05 s limit")
+
+
+def test_previews_show_only_the_bytes_that_were_checked(tmp_path: Path) -> None:
+    from PIL import Image
+
+    def picture(colour: tuple[int, int, int]) -> bytes:
+        out = io.BytesIO()
+        Image.new("RGB", (64, 48), colour).save(out, "PNG")
+        return out.getvalue()
+
+    red, private = picture((220, 20, 20)), picture((20, 20, 220))
+    secret = tmp_path / "private" / "blue.png"
+    secret.parent.mkdir()
+    secret.write_bytes(private)
+    folder = tmp_path / "scan"
+    folder.mkdir()
+    for name in ("linked.png", "changed.png", "same.png"):
+        (folder / name).write_bytes(red)
+    results = tmp_path / "results.jsonl"
+    assert run_cli("scan", str(folder), "--out", str(results)).returncode == 0
+    (folder / "linked.png").unlink()
+    (folder / "linked.png").symlink_to(secret)  # swapped for a link to a private image after the scan
+    (folder / "changed.png").write_bytes(private)  # or overwritten with it
+    out = tmp_path / "report.html"
+    result = run_cli("report", str(results), "--thumbnails", "--out", str(out))
+    assert result.returncode == 0, result.stderr.decode()
+    page = out.read_text(encoding="utf-8")
+    assert "Preview not shown: the path is a symbolic link." in page
+    assert "Preview not shown: the file changed since it was checked." in page
+    uris = re.findall(r'src="data:image/jpeg;base64,([^"]+)"', page)
+    assert len(uris) == 1, "only the unchanged file is shown"
+    with Image.open(io.BytesIO(base64.b64decode(uris[0]))) as shown:
+        r, _, b = shown.convert("RGB").getpixel((shown.width // 2, shown.height // 2))
+    assert r > 150 and b < 100, "the preview is of the red picture that was checked"
 
 
 def test_cli_check_html_and_report_from_jsonl(tmp_path: Path) -> None:
@@ -251,3 +350,45 @@ def test_cards_held_for_later_pages_cannot_be_broken_out_of() -> None:
     assert "<script>alert" not in page and "<img src=x" not in page and "</NOSCRIPT>" not in page
     parsed = parse(page)
     assert [t for t, _ in parsed.tags].count("script") == 1
+
+
+def test_style_and_script_are_the_package_files_allowed_by_their_hashes() -> None:
+    static = Path(__file__).resolve().parents[2] / "provenance" / "render" / "static"
+    css, js = (static / "report.css").read_bytes(), (static / "report.js").read_bytes()
+    page = parse(render_html([hostile_report()]))
+    csp = policy(page)
+    assert page.styles == [css.decode("utf-8")] and page.scripts == [js.decode("utf-8")]
+    assert csp["style-src"] == "'sha256-" + base64.b64encode(hashlib.sha256(css).digest()).decode() + "'"
+    assert csp["script-src"] == "'sha256-" + base64.b64encode(hashlib.sha256(js).digest()).decode() + "'"
+
+
+def test_trust_labels_belong_to_the_manifest_they_describe(shared_fixtures: Path) -> None:
+    """The active signer (Adobe) is on the shipped lists; a nested ingredient's signer is on none."""
+    from provenance.api import make_options
+
+    fixture = shared_fixtures / "c2pa-rs" / "ocsp_with_assertion.jpg"
+    report = check(fixture).to_dict()
+    assert report["credentials"]["state"] == "valid"
+    card = render_card(report, 0)
+    assert "signer not on a trust list" not in card, "the active signer is not the untrusted one"
+    assert "Credentials: Valid, active signer trusted" in card
+    assert "Validation: Valid, active signer trusted" in card, "the active manifest's own label in the chain"
+    assert "the active manifest&#x27;s signer is on a trust list in use" in card
+    assert "the signer of the ingredient \u201cocsp.jpg\u201d is on no trust list in use" in card
+    ingredient = re.search(r'<li class="ingredient">(?:(?!<li class="ingredient">).)*?Not on a trust list', card)
+    assert ingredient, "the untrusted label stays on the ingredient whose signer it describes"
+    row = re.search(r"<tr [^>]*data-c=\"valid\".*?</tr>", render_html([report]))
+    assert row and "Valid, active signer trusted" in row.group(0)
+    # Without the shipped lists the active signer is on none either, and the card says so.
+    alone = check(fixture, make_options(default_trust=False)).to_dict()
+    assert alone["credentials"]["state"] == "valid"
+    assert "Credentials: Valid, signer not on a trust list" in render_card(alone, 0)
+
+
+def test_long_tokens_get_break_points_at_separators_only() -> None:
+    page = render_html([dict(check_bytes(png_bytes(), "x.png").to_dict(), path="folder/a_long_name-v2.final.png")])
+    assert "a_<wbr>long_<wbr>name-<wbr>v2.<wbr>final.<wbr>png" in page
+    digest = "0123456789abcdef" * 4
+    shown = render_card(dict(check_bytes(png_bytes(), "x.png").to_dict(), sha256=digest), 0)
+    assert digest in shown.replace("<wbr>", "") and "<wbr>" in shown.split("SHA-256")[1].split("</dd>")[0]
+    assert "short.png" in render_html([dict(check_bytes(png_bytes(), "short.png").to_dict())])

@@ -76,3 +76,19 @@ def test_serve_refuses_an_address_other_computers_can_reach() -> None:
     assert result.returncode == 2
     assert b"refusing to listen on 0.0.0.0" in result.stderr and b"--allow-non-loopback" in result.stderr
     assert run_cli("serve", "--max-upload-mb", "0", timeout=60).returncode == 2
+
+
+@pytest.mark.parametrize("thumbnails", [False, True])
+def test_the_empty_page_speaks_of_uploading(thumbnails: bool) -> None:
+    import re
+
+    from provenance.api import Options
+    from provenance.serve import _page
+
+    settings = Settings(port=8123, token="t", max_upload_bytes=1, options=Options(), thumbnails=thumbnails)
+    page = _page(settings, [], {}, "")
+    text = re.sub(r"<[^>]+>", " ", page.split("<style>")[0] + page.split("</style>", 1)[1])
+    assert "choose or drop them below" in text and "No image checked yet" in text
+    for report_words in ("--thumbnails", "this report holds", "Previews are off", "0 files", "no network request"):
+        assert report_words not in text, report_words
+    assert ("blurred until" in text) is thumbnails
