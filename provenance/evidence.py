@@ -41,6 +41,10 @@ class Evidence:
     as read (bounded in length by the reader); ``location`` says where in the
     file it sits (``PNG tEXt chunk``, ``manifest urn:uuid:…``); ``data`` holds a
     parsed form (a JSON object, say) for rules that match on structure.
+    ``fact`` names the statement the value belongs to when several fields
+    state one fact (a manifest's ``claim_generator`` and its
+    ``claim_generator_info`` names): a rule that matches more than one of
+    them yields one finding, for the first.
     """
 
     source: str
@@ -49,6 +53,7 @@ class Evidence:
     location: str = ""
     scope: str = "file"
     data: Any = dataclasses.field(default=None, compare=False, hash=False)
+    fact: str = ""
 
 
 @dataclass(frozen=True, slots=True)

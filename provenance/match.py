@@ -60,7 +60,19 @@ _RULE_KEYS = frozenset(
 _MATCH_KEYS = frozenset(
     {"equals", "equals_any", "term", "regex", "all", "any", "min_any", "not_regex", "ignore_case", "json"}
 )
-_JSON_KEYS = frozenset({"required", "each_value_has", "any_value_matches", "equals", "regex", "min_values"})
+_JSON_KEYS = frozenset(
+    {
+        "required",
+        "each_value_has",
+        "values_have",
+        "min_values_have",
+        "any_value_matches",
+        "equals",
+        "not_equals",
+        "regex",
+        "min_values",
+    }
+)
 _EXTRACT_KEYS = frozenset({"regex", "path", "any_value_path", "value"})
 _ID = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*-\d{3}$")
 
@@ -422,6 +434,10 @@ def _json_matches(spec: Mapping[str, Any], obj: Any, flags: int) -> bool:
         found, value = _path(obj, path)
         if not found or value != expected:
             return False
+    for path, unwanted in (spec.get("not_equals") or {}).items():
+        found, value = _path(obj, path)
+        if found and value == unwanted:
+            return False
     for path, pattern in (spec.get("regex") or {}).items():
         found, value = _path(obj, path)
         if not found or not isinstance(value, (str, int, float)) or not re.search(pattern, str(value), flags):
@@ -434,6 +450,14 @@ def _json_matches(spec: Mapping[str, Any], obj: Any, flags: int) -> bool:
             return False
     if "min_values" in spec and (not isinstance(obj, dict) or len(obj) < int(spec["min_values"])):
         return False
+    keys = spec.get("values_have")
+    if keys:
+        # Some values (the nodes of a graph) hold all these keys; others may be anything.
+        if not isinstance(obj, dict):
+            return False
+        nodes = sum(1 for v in obj.values() if isinstance(v, dict) and all(k in v for k in keys))
+        if nodes < int(spec.get("min_values_have", 1)):
+            return False
     wanted = spec.get("any_value_matches")
     if wanted:
         values = obj.values() if isinstance(obj, dict) else obj
@@ -572,7 +596,7 @@ def _rules_by_field(rules: RuleSet) -> dict[tuple[str, str], tuple[Rule, ...]]:
 def match(evidence: Iterable[Evidence], rules: RuleSet) -> tuple[Finding, ...]:
     """Every (rule, evidence) match as a finding, plus cross-checks."""
     findings: list[Finding] = []
-    seen: set[tuple[str, str, str, str]] = set()
+    seen: set[tuple[str, ...]] = set()
     by_field = _rules_by_field(rules)
     for ev in evidence:
         where = (ev.source, ev.field)
@@ -581,7 +605,8 @@ def match(evidence: Iterable[Evidence], rules: RuleSet) -> tuple[Finding, ...]:
             candidates = by_field[where] = tuple(r for r in rules.rules if any(w.accepts(ev) for w in r.where))
         for rule in candidates:
             if _value_matches(rule, ev):
-                key = (rule.id, ev.field, ev.value, ev.location)
+                # One finding per fact: fields that state the same fact share ``ev.fact``.
+                key = (rule.id, ev.fact) if ev.fact else (rule.id, ev.field, ev.value, ev.location)
                 if key not in seen:
                     seen.add(key)
                     findings.append(_finding(rule, ev))

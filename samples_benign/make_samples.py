@@ -362,6 +362,53 @@ SWARM_PARAMS = {
     },
     "sui_models": [{"name": "exampleXL_base.safetensors", "param": "model", "hash": "0x0a1b2c3d"}],
 }
+# Civitai's on-site generator runs ComfyUI: named nodes ("resource-stack"), models as AIR URNs,
+# and keys beside the nodes that are not nodes (the AIR list, the form's settings).
+CIVITAI_COMFY_PROMPT = {
+    "resource-stack": {
+        "class_type": "CheckpointLoaderSimple",
+        "inputs": {"ckpt_name": "urn:air:sdxl:checkpoint:civitai:100001@200002"},
+    },
+    "resource-stack-1": {
+        "class_type": "LoraLoader",
+        "inputs": {
+            "lora_name": "urn:air:sdxl:lora:civitai:300003@400004",
+            "strength_model": 0.8,
+            "strength_clip": 0.8,
+            "model": ["resource-stack", 0],
+            "clip": ["resource-stack", 1],
+        },
+    },
+    "6": {
+        "class_type": "smZ CLIPTextEncode",
+        "inputs": {"text": "a red cube on a table, studio light", "parser": "A1111", "clip": ["resource-stack-1", 1]},
+    },
+    "7": {
+        "class_type": "smZ CLIPTextEncode",
+        "inputs": {"text": "blurry", "parser": "A1111", "clip": ["resource-stack-1", 1]},
+    },
+    "5": {"class_type": "EmptyLatentImage", "inputs": {"width": 832, "height": 1216, "batch_size": 1}},
+    "11": {
+        "class_type": "KSampler",
+        "inputs": {
+            "seed": 987654321,
+            "steps": 28,
+            "cfg": 5.5,
+            "sampler_name": "euler_ancestral",
+            "scheduler": "normal",
+            "denoise": 1.0,
+            "model": ["resource-stack-1", 0],
+            "positive": ["6", 0],
+            "negative": ["7", 0],
+            "latent_image": ["5", 0],
+        },
+    },
+    "27": {"class_type": "VAEDecode", "inputs": {"samples": ["11", 0], "vae": ["resource-stack", 2]}},
+    "extra": {"airs": ["urn:air:sdxl:checkpoint:civitai:100001@200002", "urn:air:sdxl:lora:civitai:300003@400004"]},
+    "extraMetadata": json.dumps(
+        {"prompt": "a red cube on a table, studio light", "negativePrompt": "blurry", "steps": 28, "cfgScale": 5.5}
+    ),
+}
 EASY_JSON = {
     "prompt": "a red cube on a table",
     "negative_prompt": "",
@@ -474,6 +521,20 @@ def invokeai_legacy_png() -> bytes:
             ("tEXt", "Dream", '"a red cube on a table" -s 30 -S 42 -W 512 -H 512 -C 7.5 -A k_lms'),
         ],
     )
+
+
+def invokeai_dream_png() -> bytes:
+    # InvokeAI 2.x "dream" output: the Dream command line alone, without sd-metadata.
+    return png(
+        picture(35),
+        [("tEXt", "Dream", '"a red cube on a table" -s 50 -S 1234567 -W 512 -H 512 -C 7.5 -A k_lms')],
+    )
+
+
+def civitai_comfyui_jpg() -> bytes:
+    # Civitai's generator: the ComfyUI graph as JSON in UserComment, UNICODE prefix + UTF-16BE.
+    exif = exif_block(exif_ifd={_USER_COMMENT: user_comment_unicode(compact(CIVITAI_COMFY_PROMPT))})
+    return encode(picture(36), "JPEG", quality=85, exif=exif)
 
 
 def fooocus_png() -> bytes:
@@ -884,6 +945,60 @@ def c2pa_ai_edited(creds: Credentials, parent: bytes, component: bytes) -> bytes
     return creds.sign(manifest, "image/png", png(picture(42, (128, 96))), ingredients)
 
 
+def c2pa_microsoft_designer(creds: Credentials) -> bytes:
+    """The layout of a Microsoft Designer / Bing Image Creator manifest: the product named, no source type.
+
+    A v1 claim, as Microsoft's are; c2pa-rs writes the ``claim_generator``
+    string from the ``claim_generator_info`` name. The names are spoofed: the
+    signer is the test signer, not Microsoft.
+    """
+    manifest = {
+        "claim_version": 1,
+        "claim_generator_info": [{"name": "Microsoft Responsible AI Image Provenance", "version": "1.0"}],
+        "title": "c2pa_microsoft_designer.jpg",
+        "assertions": [
+            {
+                "label": "c2pa.actions",
+                "data": {
+                    "actions": [
+                        {
+                            "action": "c2pa.created",
+                            "softwareAgent": "Image Creator from Designer",
+                            "description": "AI Generated Image",
+                        }
+                    ]
+                },
+            }
+        ],
+    }
+    return creds.sign(manifest, "image/jpeg", encode(picture(44, (128, 96)), "JPEG", quality=85))
+
+
+def c2pa_generative_edit(creds: Credentials) -> bytes:
+    """An existing picture (an ingredient without credentials) edited by a named generative product.
+
+    No digital source type: only the agent of the c2pa.edited action says
+    that a generative model changed the image. The name is spoofed.
+    """
+    manifest = {
+        "claim_generator_info": [{"name": "provenance sample photo editor", "version": "1.0"}],
+        "title": "c2pa_generative_edit.jpg",
+        "assertions": [
+            actions(
+                {"action": "c2pa.opened", "parameters": {"ingredientIds": ["original"]}},
+                {
+                    "action": "c2pa.edited",
+                    "softwareAgent": {"name": "Google Generative AI"},
+                    "description": "object removed",
+                },
+            )
+        ],
+    }
+    original = encode(picture(45, (128, 96)), "JPEG", quality=85)
+    ingredients = [({"title": "original.jpg", "relationship": "parentOf", "label": "original"}, "image/jpeg", original)]
+    return creds.sign(manifest, "image/jpeg", encode(picture(46, (128, 96)), "JPEG", quality=85), ingredients)
+
+
 def tamper_jpeg(data: bytes) -> bytes:
     """Flip one bit of the entropy-coded image data, after the manifest and headers."""
     scan = data.index(b"\xff\xda")
@@ -1024,6 +1139,27 @@ UNSIGNED: list[tuple[Sample, Callable[[], bytes]]] = [
             "PNG tEXt `sd-metadata` JSON and `Dream` command line (InvokeAI 2.x)",
         ),
         invokeai_legacy_png,
+    ),
+    (
+        Sample(
+            "invokeai_dream.png",
+            "ai-generated",
+            "none",
+            ("INVOKEAI-004",),
+            "PNG tEXt `Dream` command line alone (InvokeAI 2.x dream: quoted prompt, -s -S -W -H -C -A switches)",
+        ),
+        invokeai_dream_png,
+    ),
+    (
+        Sample(
+            "civitai_comfyui.jpg",
+            "ai-generated",
+            "none",
+            ("COMFYUI-004",),
+            "JPEG EXIF UserComment `UNICODE\\0` + UTF-16BE: a ComfyUI graph as Civitai's generator writes it "
+            "(named nodes `resource-stack`, AIR URN models, non-node keys `extra` and `extraMetadata`)",
+        ),
+        civitai_comfyui_jpg,
     ),
     (
         Sample(
@@ -1261,6 +1397,24 @@ SIGNED: list[Sample] = [
         "`Adobe Firefly` (spoofed name); the ingredients' own findings keep their scope (component AI → ai-edited)",
     ),
     Sample(
+        "c2pa_microsoft_designer.jpg",
+        "ai-generated",
+        "valid",
+        ("MICROSOFT-001", "MICROSOFT-002", "C2PA-003"),
+        "C2PA v1 claim laid out as Microsoft Designer / Bing Image Creator sign theirs: claim generator "
+        "`Microsoft Responsible AI Image Provenance`, c2pa.created by `Image Creator from Designer` described "
+        "`AI Generated Image`, no digitalSourceType (spoofed names: test signer)",
+    ),
+    Sample(
+        "c2pa_generative_edit.jpg",
+        "ai-edited",
+        "valid",
+        ("GOOGLE-002",),
+        "C2PA: c2pa.opened an ingredient without credentials, then c2pa.edited by softwareAgent "
+        "`Google Generative AI` (spoofed name: test signer), no digitalSourceType: the agent of an edit action, "
+        "not of the created action, so ai-edited",
+    ),
+    Sample(
         "c2pa_tampered.jpg",
         "no-evidence",
         "invalid",
@@ -1279,6 +1433,8 @@ def make_signed(pki: SigningChain) -> dict[str, bytes]:
     tampered = tamper_jpeg(c2pa_capture(creds, seed=43, title="c2pa_tampered.jpg"))
     out = {
         "c2pa_ai_created.jpg": ai,
+        "c2pa_microsoft_designer.jpg": c2pa_microsoft_designer(creds),
+        "c2pa_generative_edit.jpg": c2pa_generative_edit(creds),
         "c2pa_capture.jpg": capture,
         "c2pa_ai_edited.png": edited,
         "c2pa_tampered.jpg": tampered,
@@ -1325,9 +1481,12 @@ byte-identical with the same Pillow build; the signed files and
   `--trust-anchors samples_benign/test-ca.pem` the signed samples come out
   `trusted`.
 * The vendor and model names inside the signed manifests (`ChatGPT`,
-  `gpt-image-1`, `Adobe Firefly`) are deliberately spoofed to exercise the
-  rules: they show that names in a manifest are free text chosen by whoever
-  signs, and the signer here is plainly `provenance TEST signer`.
+  `gpt-image-1`, `Adobe Firefly`, `Microsoft Responsible AI Image
+  Provenance`, `Image Creator from Designer`, `Google Generative AI`) are
+  deliberately spoofed to
+  exercise the rules: they show that names in a manifest are free text
+  chosen by whoever signs, and the signer here is plainly `provenance TEST
+  signer`, not the vendor.
 * Checking this folder also reports `README.md`, `expected.json`,
   `make_samples.py` and `test-ca.pem` as `error` (not images).
 

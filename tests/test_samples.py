@@ -132,3 +132,49 @@ def test_cli_trusts_signed_samples_with_the_test_anchor(tmp_path: Path) -> None:
         assert any(v["code"] == "assertion.dataHash.mismatch" and v["meaning"].strip() for v in failures), failures
     errors = {name for name, entry in by_name.items() if entry["verdict"] == "error"}
     assert errors & set(EXPECTED) == {name for name, want in EXPECTED.items() if want["verdict"] == "error"}
+
+
+def _listed_rules() -> dict[str, set[str]]:
+    """The README table's "Rules that should fire" column, by file (make_samples.py writes both)."""
+    listed: dict[str, set[str]] = {}
+    for line in (SAMPLES / "README.md").read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 5 and cells[0].startswith("`") and cells[0].strip("`") in EXPECTED:
+            listed[cells[0].strip("`")] = {r.strip() for r in cells[3].split(",") if r.strip() not in ("", "—")}
+    return listed
+
+
+def test_each_sample_fires_the_rules_its_readme_row_lists(reports: dict[str, Report]) -> None:
+    listed = _listed_rules()
+    assert set(listed) == set(EXPECTED)
+    for name, rules in listed.items():
+        fired = {f.rule for f in reports[name].findings}
+        assert rules <= fired, f"{name}: listed {sorted(rules)}, fired {sorted(fired)}"
+
+
+def test_camera_exif_alone_is_a_low_confidence_capture(reports: dict[str, Report]) -> None:
+    for name in ("camera_exif.jpg", "camera.tiff"):
+        report = reports[name]
+        assert (report.verdict, report.confidence) == ("captured", "low"), name
+        assert {f.rule for f in report.findings} == {"CAMERA-001"}, name
+
+
+def test_a_manifest_naming_the_product_only_is_ai_generated_with_one_finding_per_fact() -> None:
+    report = check(SAMPLES / "c2pa_microsoft_designer.jpg")
+    active = report.credentials.active
+    assert active is not None and not any(a.digital_source_type for a in active.actions)
+    # The reader saw the claim generator twice (v1 string and claim_generator_info) ...
+    fields = {r.field.split(": ", 1)[-1] for r in report.raw if r.source == "c2pa"}
+    assert {"claim_generator", "claim_generator_info.name"} <= fields
+    # ... and the rule that names it reports it once.
+    rules = [f.rule for f in report.findings]
+    assert rules.count("MICROSOFT-001") == 1
+    assert {"MICROSOFT-002", "C2PA-003"} <= set(rules)
+    assert report.verdict == "ai-generated"
+    assert all(f.indicates == "ai-generated" for f in report.findings)
+
+
+def test_an_agent_on_an_edit_action_makes_the_image_ai_edited_not_generated() -> None:
+    report = check(SAMPLES / "c2pa_generative_edit.jpg")
+    assert [(f.rule, f.indicates) for f in report.findings] == [("GOOGLE-002", "ai-edited")]
+    assert report.verdict == "ai-edited"

@@ -417,19 +417,28 @@ def _build(
         labels: list[str] = []
 
         def add(
-            field: str, value: str, location: str = where, data: Any = None, scope: str = ev_scope, label: str = label
+            field: str,
+            value: str,
+            location: str = where,
+            data: Any = None,
+            scope: str = ev_scope,
+            label: str = label,
+            fact: str = "",
         ) -> None:
             shown = value[: limits.max_value_chars]
-            evidence.append(Evidence(SOURCE, field, shown, location, scope, data))
+            evidence.append(Evidence(SOURCE, field, shown, location, scope, data, fact))
             raw.append(RawField(SOURCE, f"{label}: {field}", shown[:512]))
 
+        # The v1 string and the claim_generator_info names say one thing: who wrote this
+        # manifest. They share a fact, so a rule that matches both gives one finding.
+        generator_fact = f"{label}: claim generator"
         generator = _claim_generator(manifest)
         if isinstance(manifest.get("claim_generator"), str) and generator:
             # Only a real v1 claim_generator string; v2 names come from claim_generator_info.
-            add("claim_generator", generator)
+            add("claim_generator", generator, fact=generator_fact)
         for info in manifest.get("claim_generator_info") or []:
             if isinstance(info, dict) and isinstance(info.get("name"), str):
-                add("claim_generator_info.name", info["name"])
+                add("claim_generator_info.name", info["name"], fact=generator_fact)
         for key in ("issuer", "common_name"):
             if isinstance(signature.get(key), str):
                 add(f"signature.{key}", signature[key])
@@ -444,13 +453,16 @@ def _build(
                 for index, action in enumerate(_actions(assertion)):
                     actions.append(action)
                     spot = f"{where}, {alabel} action {index + 1} ({action.action})"
+                    # What an action's agent, source type or description means depends on the
+                    # action (the agent of c2pa.created made the asset): rules can ask for it.
+                    of_action = {"action": action.action}
                     add("action", action.action, spot)
                     if action.digital_source_type:
-                        add("digitalSourceType", action.digital_source_type, spot)
+                        add("digitalSourceType", action.digital_source_type, spot, of_action)
                     if action.software_agent:
-                        add("softwareAgent", action.software_agent, spot)
+                        add("softwareAgent", action.software_agent, spot, of_action)
                     if action.description:
-                        add("action.description", action.description, spot)
+                        add("action.description", action.description, spot, of_action)
             elif base in ("c2pa.training-mining", "cawg.training-mining"):
                 for field, use in _training_mining(base, assertion.get("data")):
                     add(field, use)

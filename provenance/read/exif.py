@@ -16,7 +16,7 @@ from typing import Any
 from provenance.evidence import Evidence, RawField, ReadIssue, ReadResult
 from provenance.limits import Limits
 from provenance.read.container import TIFF_TYPE_SIZES, tiff_number
-from provenance.read.jsontext import parse_json
+from provenance.read.jsontext import parse_json, split_leading_json
 
 SOURCE = "exif"
 
@@ -264,7 +264,16 @@ def read(blobs: list[bytes], limits: Limits) -> ReadResult:
             shown = text[: limits.max_value_chars]
             raw.append(RawField(SOURCE, name, shown[:512]))
             if name in EVIDENCE_TAGS and shown:
-                evidence.append(Evidence(SOURCE, name, shown, f"{where} {ifd} IFD", data=parse_json(text) or text))
+                location = f"{where} {ifd} IFD"
+                parsed = parse_json(text)
+                evidence.append(Evidence(SOURCE, name, shown, location, data=parsed or text))
+                split = split_leading_json(text) if parsed is None and name == "UserComment" else None
+                if split is not None:
+                    # A JSON object followed by more text (Civitai: a ComfyUI graph, then
+                    # A1111-style text): the object is evidence of its own, for structure rules.
+                    obj, obj_text, _ = split
+                    part = obj_text[: limits.max_value_chars]
+                    evidence.append(Evidence(SOURCE, name, part, f"{location}, the JSON object at its start", data=obj))
         if stop:
             break
     return ReadResult(tuple(evidence), tuple(issues), tuple(raw))

@@ -22,3 +22,24 @@ def parse_json(text: str) -> Any:
     except (ValueError, RecursionError):
         return None
     return value if isinstance(value, (dict, list)) else None
+
+
+def split_leading_json(text: str) -> tuple[dict[str, Any], str, str] | None:
+    """A JSON object at the start of ``text`` that more text follows: (object, its text, the rest).
+
+    Civitai's generator writes its ComfyUI graph into an EXIF UserComment
+    and may put A1111-style text after it. ``None`` if ``text`` does not
+    start with an object, or holds nothing after it (then :func:`parse_json`
+    reads it whole).
+    """
+    stripped = text.lstrip()
+    if not stripped.startswith("{") or len(stripped) > _MAX_JSON_CHARS:
+        return None
+    try:
+        value, end = json.JSONDecoder().raw_decode(stripped)
+    except (ValueError, RecursionError):
+        return None
+    rest = stripped[end:].strip()
+    if not isinstance(value, dict) or not rest:
+        return None
+    return value, stripped[:end], rest

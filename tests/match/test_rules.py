@@ -163,3 +163,138 @@ def test_conflict_between_credentials_and_xmp_is_a_finding() -> None:
         load_rules(),
     )
     assert any(f.rule == "CONFLICT-001" for f in findings)
+
+
+# --- One finding per fact; what a C2PA action's agent means ----------------------------------
+
+
+def _c2pa(field: str, value: str, manifest: str = "urn:m", action: str | None = None, fact: str = "") -> Evidence:
+    data = {"action": action} if action else None
+    where = f"manifest {manifest} (active)" + (f", c2pa.actions action 1 ({action})" if action else "")
+    return Evidence("c2pa", field, value, where, "active", data, fact)
+
+
+def test_claim_generator_in_both_fields_is_one_finding() -> None:
+    rules = load_rules()
+    one = [
+        _c2pa("claim_generator", "ChatGPT c2pa-rs/0.28.4", fact="urn:m: claim generator"),
+        _c2pa("claim_generator_info.name", "ChatGPT", fact="urn:m: claim generator"),
+    ]
+    hits = [f for f in match(one, rules) if f.rule == "OPENAI-001"]
+    assert [(f.field, f.value) for f in hits] == [("claim_generator", "ChatGPT c2pa-rs/0.28.4")]
+    # Two manifests are two facts, even with the same name.
+    other = _c2pa("claim_generator_info.name", "ChatGPT", manifest="urn:n", fact="urn:n: claim generator")
+    assert len([f for f in match([*one, other], rules) if f.rule == "OPENAI-001"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("agent", "created", "edited"),
+    [
+        ("Adobe Firefly", "ADOBE-003", "ADOBE-002"),
+        ("DALL·E", "OPENAI-002", "OPENAI-003"),
+        ("gpt-image-1", "OPENAI-002", "OPENAI-003"),
+        ("Image Creator from Designer", "MICROSOFT-002", "MICROSOFT-003"),
+        ("Google Generative AI", "GOOGLE-001", "GOOGLE-002"),
+    ],
+)
+def test_an_agent_indicates_what_its_action_indicates(agent: str, created: str, edited: str) -> None:
+    """The agent of c2pa.created made the image; the same product on an edit changed one; on a
+    conversion or an opening it did neither."""
+    rules = load_rules()
+
+    def said(action: str) -> list[tuple[str, str]]:
+        return [(f.rule, f.indicates) for f in match([_c2pa("softwareAgent", agent, action=action)], rules)]
+
+    assert said("c2pa.created") == [(created, "ai-generated")]
+    for action in ("c2pa.edited", "c2pa.placed", "c2pa.filtered", "com.example.generative_fill"):
+        assert said(action) == [(edited, "ai-edited")], action
+    for action in ("c2pa.converted", "c2pa.opened", "c2pa.transcoded", "c2pa.published"):
+        assert said(action) == [], action
+
+
+def test_a_manifest_that_names_the_product_without_a_source_type_is_ai_generated() -> None:
+    """Microsoft Designer / Bing Image Creator, as seen on a real file: no digitalSourceType at all."""
+    fact = "urn:ms: claim generator"
+    evidence = [
+        _c2pa("claim_generator", "Microsoft_Responsible_AI/1.0", "urn:ms", fact=fact),
+        _c2pa("claim_generator_info.name", "Microsoft Responsible AI Image Provenance", "urn:ms", fact=fact),
+        _c2pa("signature.common_name", "Microsoft Corporation", "urn:ms"),
+        _c2pa("action", "c2pa.created", "urn:ms"),
+        _c2pa("softwareAgent", "Image Creator from Designer", "urn:ms", "c2pa.created"),
+        _c2pa("action.description", "AI Generated Image", "urn:ms", "c2pa.created"),
+    ]
+    hits = match(evidence, load_rules())
+    assert sorted((f.rule, f.indicates, f.strength) for f in hits) == [
+        ("C2PA-003", "ai-generated", "declared"),
+        ("MICROSOFT-001", "ai-generated", "strong"),
+        ("MICROSOFT-002", "ai-generated", "strong"),
+    ]
+    # The description counts only whole, and only on the created action.
+    for value, action in (
+        ("AI Generated Image", "c2pa.edited"),
+        ("This is not an AI generated image", "c2pa.created"),
+        ("a photo of AI generated images on a screen", "c2pa.created"),
+    ):
+        assert not match([_c2pa("action.description", value, action=action)], load_rules()), value
+    # The signer alone says nothing.
+    assert not match([_c2pa("signature.common_name", "Microsoft Corporation")], load_rules())
+
+
+# --- InvokeAI Dream ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "dream",
+    [
+        '"a red cube on a table" -s 50 -S 1234567 -W 512 -H 512 -C 7.5 -A k_lms',
+        '"a red cube [blurry]" -s 50 -S 1234567 -W 512 -H 512 -C 7.500000 -A k_euler_a',
+        '"a red cube" -s50 -W512 -H512 -C7.5 -Ak_lms --seamless',
+        "a red cube on a table -s 30 -S 42 -W 512 -H 768 -C 7.5 -I init.png -A ddim -f 0.75 -U 2.0 0.75",
+        '"a cube\nover two lines" -s 30 -S 42 -W 512 -H 512 -C 7.5 -A k_lms -G 0.8 -ft gfpgan # [42, 43]',
+        '!fix "a cube" -s 30 -S 42 -W 512 -H 512 -C 7.5 -A plms',
+    ],
+)
+def test_invokeai_dream_command_lines(dream: str) -> None:
+    hits = match([Evidence("png-text", "Dream", dream, "PNG tEXt chunk", data=dream)], load_rules())
+    assert [(f.rule, f.indicates, f.strength) for f in hits] == [("INVOKEAI-004", "ai-generated", "strong")]
+
+
+def test_invokeai_dream_needs_the_switches_and_cannot_be_made_slow() -> None:
+    import time
+
+    rules = load_rules()
+    for text in ("a dream I had last night -s 1", '"quoted" -x 1 -y 2', "-S -W -H -C -A", "Dream on -s 5 -W 512"):
+        assert not match([Evidence("png-text", "Dream", text, data=text)], rules), text
+    hostile = '"x" ' + "-aaaa" * 2000 + " b c"  # the old pattern took seconds on 60 characters of this
+    started = time.perf_counter()
+    assert not match([Evidence("png-text", "Dream", hostile, data=hostile)], rules)
+    assert time.perf_counter() - started < 0.5
+
+
+# --- ComfyUI graphs by structure -------------------------------------------------------------------
+
+CIVITAI_GRAPH = {
+    "resource-stack": {
+        "class_type": "CheckpointLoaderSimple",
+        "inputs": {"ckpt_name": "urn:air:sdxl:checkpoint:civitai:100001@200002"},
+    },
+    "resource-stack-1": {"class_type": "LoraLoader", "inputs": {"model": ["resource-stack", 0]}},
+    "11": {"class_type": "KSampler", "inputs": {"seed": 1, "model": ["resource-stack-1", 0]}},
+    "extra": {"airs": ["urn:air:sdxl:checkpoint:civitai:100001@200002"]},
+    "extraMetadata": '{"prompt": "a cube"}',
+}
+
+
+def test_comfyui_graph_with_named_nodes_and_other_keys() -> None:
+    rules = load_rules()
+    png = match([Evidence("png-text", "prompt", "{...}", data=CIVITAI_GRAPH)], rules)
+    assert [(f.rule, f.model) for f in png] == [("COMFYUI-001", "urn:air:sdxl:checkpoint:civitai:100001@200002")]
+    exif = match([Evidence("exif", "UserComment", "{...}", "EXIF EXIF IFD", data=CIVITAI_GRAPH)], rules)
+    assert [(f.rule, f.model, f.indicates) for f in exif] == [
+        ("COMFYUI-004", "urn:air:sdxl:checkpoint:civitai:100001@200002", "ai-generated")
+    ]
+    # One node is not a graph; nodes without a sampler, loader or encoder are not a generation.
+    one = {"resource-stack": CIVITAI_GRAPH["resource-stack"], "extra": {}}
+    assert not match([Evidence("exif", "UserComment", "{...}", data=one)], rules)
+    other = {"a": {"class_type": "Note", "inputs": {}}, "b": {"class_type": "Note", "inputs": {}}}
+    assert not match([Evidence("exif", "UserComment", "{...}", data=other)], rules)

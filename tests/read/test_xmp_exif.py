@@ -113,3 +113,35 @@ def test_user_comment_outside_the_exif_ifd_is_still_read() -> None:
     result = exif_reader.read([blob], DEFAULT_LIMITS)
     found = [(e.field, e.value, e.location) for e in result.evidence]
     assert ("UserComment", comment[8:].decode(), "EXIF Image IFD") in found
+
+
+def test_user_comment_with_a_json_graph_then_text_gives_both_to_the_rules() -> None:
+    """Civitai may follow its ComfyUI graph with A1111-style text in one UserComment."""
+    import json
+
+    from provenance.match import load_rules, match
+
+    graph = {
+        "resource-stack": {
+            "class_type": "CheckpointLoaderSimple",
+            "inputs": {"ckpt_name": "urn:air:sd1:checkpoint:civitai:1@2"},
+        },
+        "3": {"class_type": "KSampler", "inputs": {"seed": 7, "model": ["resource-stack", 0]}},
+    }
+    text = (
+        json.dumps(graph) + "\na red cube\nSteps: 20, Sampler: Euler a, CFG scale: 7, Seed: 7, Size: 512x512, Model: x"
+    )
+    comment = b"UNICODE\x00" + text.encode("utf-16-be")
+    at = 8 + 2 + 12 + 4
+    blob = _tiff([(0x9286, 7, len(comment), at)], comment)
+    result = exif_reader.read([blob], DEFAULT_LIMITS)
+    comments = [e for e in result.evidence if e.field == "UserComment"]
+    assert [type(e.data) for e in comments] == [str, dict]
+    assert comments[0].value == text and comments[1].data == graph
+    assert comments[1].location.endswith("the JSON object at its start")
+    fired = {f.rule for f in match(result.evidence, load_rules())}
+    assert {"COMFYUI-004", "A1111-001"} <= fired
+    # A comment that is JSON through and through stays one item.
+    whole = b"UNICODE\x00" + json.dumps(graph).encode("utf-16-be")
+    result = exif_reader.read([_tiff([(0x9286, 7, len(whole), at)], whole)], DEFAULT_LIMITS)
+    assert [type(e.data) for e in result.evidence if e.field == "UserComment"] == [dict]
