@@ -15,6 +15,9 @@ class Limits:
     ``max_scan_bytes``: how far a byte search for XMP goes in formats we do
     not walk box by box. ``max_value_chars``: a value kept in a finding.
     ``timeout``: seconds per file before the batch gives up on it.
+    ``max_decode_pixels``: pixels a watermark or stealth check may decode.
+    ``max_c2pa_manifests`` / ``max_c2pa_ingredients``: manifests and
+    ingredient assertions in a C2PA store, counted before it is validated.
     """
 
     max_file_bytes: int = 2 * 1024**3
@@ -23,6 +26,9 @@ class Limits:
     max_scan_bytes: int = 64 * 1024**2
     max_value_chars: int = 4096
     timeout: float = 10.0
+    max_decode_pixels: int = 4096 * 4096
+    max_c2pa_manifests: int = 256
+    max_c2pa_ingredients: int = 256
 
 
 DEFAULT_LIMITS = Limits()
