@@ -337,8 +337,17 @@ def read(
     )
 
 
-def _remote(url: str) -> tuple[Credentials, ReadResult]:
-    return Credentials(state="remote", remote_url=url), ReadResult(raw=(RawField(SOURCE, "remote manifest", url),))
+def _remote(url: str, allow_network: bool) -> tuple[Credentials, ReadResult]:
+    """Credentials stored at ``url``, named by the XMP pointer; never fetched here."""
+    issues: tuple[ReadIssue, ...] = ()
+    if allow_network:
+        message = (
+            "the XMP dcterms:provenance pointer is written in a form the C2PA library does not follow, "
+            "so the remote manifest was not fetched although the network was allowed"
+        )
+        issues = (ReadIssue("remote-not-fetched", message, SOURCE),)
+    raw = (RawField(SOURCE, "remote manifest", url),)
+    return Credentials(state="remote", remote_url=url), ReadResult(issues=issues, raw=raw)
 
 
 def _read(
@@ -353,7 +362,7 @@ def _read(
     except c2pa.C2paError.ManifestNotFound:
         # The library looks for a remote pointer only under the literal
         # ``dcterms:provenance`` name; the XMP reader resolves any prefix.
-        return _remote(pointer) if pointer else (Credentials(state="none"), ReadResult())
+        return _remote(pointer, trust.allow_network) if pointer else (Credentials(state="none"), ReadResult())
     except c2pa.C2paError.NotSupported as exc:
         issue = ReadIssue("c2pa-unsupported", f"the C2PA library cannot read this format: {exc}", SOURCE)
         return Credentials(state="none", error=str(exc)), ReadResult(issues=(issue,))

@@ -86,11 +86,28 @@ def test_ingredient_and_manifest_limits_are_configurable(signer: Any, samples_mo
     assert over.error is not None and "3 manifests, over the limit of 2" in over.error.message
 
 
-def test_many_ingredients_in_a_png_are_counted(signer: Any, samples_module: ModuleType) -> None:
-    data = _signed(signer, samples_module, _manifest(samples_module), 300, fmt="PNG")
-    report = check_bytes(data, "many.png")
+SVG = b'<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16"><rect width="16" height="16" fill="red"/></svg>'
+
+
+@pytest.mark.parametrize("media_type", ["image/png", "image/webp", "image/gif", "image/tiff", "image/svg+xml"])
+def test_many_ingredients_are_counted_in_every_signable_format(
+    signer: Any, samples_module: ModuleType, media_type: str
+) -> None:
+    # GIF splits the store into 255-byte sub-blocks and SVG holds it in base64: both are joined before counting.
+    picture = samples_module.picture(1, (64, 48))
+    assets = {
+        "image/png": lambda: samples_module.png(picture),
+        "image/webp": lambda: samples_module.encode(picture, "WEBP", lossless=True),
+        "image/gif": lambda: samples_module.gif(picture),
+        "image/tiff": lambda: samples_module.encode(picture, "TIFF"),
+        "image/svg+xml": lambda: SVG,
+    }
+    ingredient = samples_module.encode(samples_module.picture(5, (8, 8)), "JPEG", quality=50)
+    parts = [({"title": f"p{i}", "relationship": "componentOf"}, "image/jpeg", ingredient) for i in range(300)]
+    data = bytes(signer.sign(_manifest(samples_module), media_type, assets[media_type](), parts))
+    report = check_bytes(data, "many")
     assert report.error is not None and report.error.kind == "limit-exceeded"
-    assert "300 ingredients" in report.error.message
+    assert "300 ingredients, over the limit of 256" in report.error.message
 
 
 def test_real_stores_are_far_below_the_limits() -> None:
@@ -212,6 +229,13 @@ def test_xmp_provenance_in_a_png_is_a_remote_manifest() -> None:
     itxt = b"XML:com.adobe.xmp\x00\x00\x00\x00\x00" + packet
     report = check_bytes(builders.png_with(builders.png_chunk(b"iTXt", itxt)), "pointer.png")
     assert (report.credentials.state, report.credentials.remote_url) == ("remote", URL)
+
+
+def test_a_pointer_the_library_does_not_follow_says_so_with_network_allowed() -> None:
+    description = f'<rdf:Description rdf:about="" xmlns:dct="http://purl.org/dc/terms/" dct:provenance="{URL}"/>'
+    report = check_bytes(_xmp_jpeg(description), "pointer.jpg", make_options(allow_network=True))
+    assert (report.credentials.state, report.credentials.remote_url) == ("remote", URL)
+    assert any(i.kind == "remote-not-fetched" and i.source == "c2pa" for i in report.issues)
 
 
 @pytest.mark.parametrize(
