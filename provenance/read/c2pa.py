@@ -265,14 +265,20 @@ def store_over_limit(data: bytes, media_type: str, limits: Limits) -> str | None
 _D = TypeVar("_D")
 
 
-def _cap_json(value: Any, cap: int) -> Any:
+#: Nesting of the store's JSON kept; what lies deeper (inside an assertion's own data) is dropped.
+_MAX_JSON_DEPTH = 64
+
+
+def _cap_json(value: Any, cap: int, depth: int = 0) -> Any:
     """The parsed store with every string (keys too, alike) cut to ``cap`` characters."""
     if isinstance(value, str):
         return value[:cap]
+    if depth >= _MAX_JSON_DEPTH and isinstance(value, (dict, list)):
+        return None
     if isinstance(value, dict):
-        return {str(k)[:cap]: _cap_json(v, cap) for k, v in value.items()}
+        return {str(k)[:cap]: _cap_json(v, cap, depth + 1) for k, v in value.items()}
     if isinstance(value, list):
-        return [_cap_json(v, cap) for v in value]
+        return [_cap_json(v, cap, depth + 1) for v in value]
     return value
 
 
