@@ -226,6 +226,12 @@ def test_the_token_redirect_goes_to_the_page_only(path: str) -> None:
         response.read()
         assert response.status == 303
         assert response.getheader("location") == server.settings.prefix
+        # No other redirect is built from the request either (Starlette's trailing-slash one is off).
+        for other in ("/check/", "//evil.example/check/", "/favicon.ico/"):
+            connection.request("GET", other, headers={"Authorization": f"Bearer {server.settings.token}"})
+            response = connection.getresponse()
+            response.read()
+            assert response.status == 404 and response.getheader("location") is None, other
         connection.close()
 
 
