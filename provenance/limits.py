@@ -18,6 +18,9 @@ class Limits:
     before an HTML report gives up on one file's preview).
     ``max_preview_pixels``: an HTML preview is made only of an image with at
     most this many pixels (after a JPEG's reduced-scale decode).
+    ``max_decode_pixels``: pixels a watermark or stealth check may decode.
+    ``max_c2pa_manifests`` / ``max_c2pa_ingredients``: manifests and
+    ingredient assertions in a C2PA store, counted before it is validated.
     """
 
     max_file_bytes: int = 2 * 1024**3
@@ -27,6 +30,9 @@ class Limits:
     max_value_chars: int = 4096
     timeout: float = 10.0
     max_preview_pixels: int = 40_000_000
+    max_decode_pixels: int = 4096 * 4096
+    max_c2pa_manifests: int = 256
+    max_c2pa_ingredients: int = 256
 
 
 DEFAULT_LIMITS = Limits()

@@ -2,13 +2,20 @@
 
 The page is the HTML report (:mod:`provenance.render.html`) with an upload form
 on top. It listens on loopback only unless told otherwise, and every request
-must carry the access token printed at start (``?token=`` once, then an
-HttpOnly, SameSite=Strict cookie, or an ``Authorization: Bearer`` header).
+must carry the access token printed at start: ``?token=`` once, which
+redirects to a per-run path ``/s/<secret>/`` and sets an HttpOnly,
+SameSite=Strict cookie scoped to that path, or an ``Authorization: Bearer``
+header. Cookies are not port-scoped, so a cookie for ``/`` would reach every
+other server on 127.0.0.1 the browser visits; a cookie for a random path is
+only ever sent to that path, which no other server knows.
 The Host header must name this server by a loopback name, which defeats DNS
 rebinding. Uploads are read into memory under a size cap and parsed here, so
 nothing is ever written to disk (Starlette's own form parser spools files
-over 1 MB to temporary files); each image is checked with
-:func:`provenance.api.check_bytes` and nothing is kept after the response.
+over 1 MB to temporary files); each image is checked in a worker process
+(:class:`provenance.batch.LocalPool`) with the per-file time limit of
+``scan``, killed when over it, and nothing is kept after the response. A few
+uploads are checked at once (more get 503 with Retry-After), and a client
+slow to send its request headers or body is disconnected.
 The server makes no outgoing request.
 
 Needs the optional extra: ``pip install 'provenance[serve]'``.
@@ -25,6 +32,7 @@ import sys
 import threading
 import webbrowser
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -36,8 +44,8 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from provenance.api import Options, check_bytes
-from provenance.batch import failed
+from provenance.api import Options
+from provenance.batch import LocalPool, Task, default_jobs, failed
 from provenance.render.html import content_security_policy, make_thumbnail, render_document
 
 TITLE = "provenance: check images on this computer"
@@ -48,6 +56,10 @@ MAX_PARTS = 1000
 #: browser gets to show the 413 page rather than a reset connection.
 MAX_DRAIN_BYTES = 1024**3
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+#: Uploads checked at once; more are refused with 503 and Retry-After.
+MAX_CONCURRENT_UPLOADS = 2
+#: Connections held at once (uvicorn answers 503 beyond).
+MAX_CONNECTIONS = 64
 
 
 class UploadError(ValueError):
@@ -72,11 +84,23 @@ class Settings:
     options: Options
     thumbnails: bool = False
     extra_hosts: bool = False  # bound beyond loopback on request: IP-literal Host headers are accepted too
+    #: The per-run path the page lives under; the cookie is scoped to it.
+    session: str = dataclass_field(default_factory=lambda: secrets.token_urlsafe(18))
+    max_concurrent: int = MAX_CONCURRENT_UPLOADS
+    jobs: int = 0  # worker processes per upload; 0: every core
+    header_timeout: float = 10.0  # seconds to send a request's headers
+    body_idle_timeout: float = 10.0  # seconds between two pieces of a request body
+    body_timeout: float = 300.0  # seconds to send a whole request body
 
     @property
     def cookie(self) -> str:
         # Cookies are shared by every port of a host: name this server's own.
         return f"provenance_token_{self.port}"
+
+    @property
+    def prefix(self) -> str:
+        """The per-run path of the page: only ever sent to this server, never taken from a request."""
+        return f"/s/{self.session}/"
 
     def host_allowed(self, host: str) -> bool:
         host = host.strip().lower()
@@ -137,6 +161,12 @@ class Guard:
         if refusal is not None:
             await refusal(scope, receive, send_with_headers)
             return
+        prefix = self.settings.prefix
+        path = str(scope.get("path", ""))
+        if path.startswith(prefix):
+            # The app's routes are the same under the per-run path and at the root.
+            rest = "/" + path[len(prefix) :]
+            scope = {**scope, "path": rest, "raw_path": rest.encode("latin-1", "replace")}
         await self.app(scope, receive, send_with_headers)
 
     def _same_origin(self, request: Request) -> bool:
@@ -165,14 +195,19 @@ class Guard:
         query = request.query_params.get("token")
         if self._token_ok(query):
             if request.method in ("GET", "HEAD"):
-                # Set the cookie and drop the token from the address bar and history.
-                response = RedirectResponse(request.url.path, status_code=303)
-                response.set_cookie(settings.cookie, settings.token, httponly=True, samesite="strict", path="/")
+                # Set the cookie and drop the token from the address bar and history. The
+                # address is always the page's own path, never one taken from the request.
+                response = RedirectResponse(settings.prefix, status_code=303)
+                response.set_cookie(
+                    settings.cookie, settings.token, httponly=True, samesite="strict", path=settings.prefix
+                )
                 return response
             return None
         authorization = request.headers.get("authorization", "")
         bearer = authorization[7:].strip() if authorization[:7].lower() == "bearer " else None
-        if self._token_ok(request.cookies.get(settings.cookie)) or self._token_ok(bearer):
+        if self._token_ok(bearer):
+            return None
+        if request.url.path.startswith(settings.prefix) and self._token_ok(request.cookies.get(settings.cookie)):
             return None
         return PlainTextResponse("Forbidden: open the address that `provenance serve` printed, with its token.\n", 403)
 
@@ -243,13 +278,32 @@ def parse_multipart(body: bytes, boundary: bytes) -> list[Upload]:
     raise UploadError(f"the upload has more than {MAX_PARTS} parts")
 
 
-async def read_body(request: Request, limit: int) -> bytes | None:
-    """The request body, or ``None`` once it passes ``limit`` bytes (the rest is drained, not kept)."""
+class SlowBody(Exception):
+    """The client sent its request body too slowly."""
+
+
+async def read_body(request: Request, limit: int, idle: float = 10.0, total: float = 300.0) -> bytes | None:
+    """The request body, or ``None`` once it passes ``limit`` bytes (the rest is drained, not kept).
+
+    Raises :class:`SlowBody` when no byte comes for ``idle`` seconds or the
+    whole body takes longer than ``total``.
+    """
     declared = request.headers.get("content-length", "")
     too_big = declared.isdigit() and int(declared) > limit
     buffer = bytearray()
     seen = 0
-    async for chunk in request.stream():
+    deadline = anyio.current_time() + total
+    stream = request.stream().__aiter__()
+    while True:
+        wait = min(idle, deadline - anyio.current_time())
+        chunk = None
+        with anyio.move_on_after(max(wait, 0)):
+            try:
+                chunk = await stream.__anext__()
+            except StopAsyncIteration:
+                break
+        if chunk is None:
+            raise SlowBody
         seen += len(chunk)
         if too_big or seen > limit:
             too_big = True
@@ -268,7 +322,7 @@ def upload_form(settings: Settings, message: str = "") -> str:
     limit = settings.max_upload_bytes / 1024**2
     alert = f'<p class="err" role="alert">{html.escape(message)}</p>' if message else ""
     return (
-        '<form id="upload" class="upload" method="post" action="/check" enctype="multipart/form-data">'
+        '<form id="upload" class="upload" method="post" action="check" enctype="multipart/form-data">'
         '<label id="drop" class="drop" for="upload-files"><strong>Drop images here</strong>, or choose them: '
         '<input type="file" id="upload-files" name="files" multiple></label>'
         f"<p>Each image is checked in memory on this computer, up to {limit:g} MB per upload. Nothing is written "
@@ -311,20 +365,59 @@ def _unique(name: str, taken: set[str]) -> str:
     return candidate
 
 
+def check_uploads(uploads: list[tuple[str, bytes]], options: Options, jobs: int = 0) -> list[dict[str, Any]]:
+    """Check each ``(name, data)`` in a worker process with the per-file time limit; reports in input order.
+
+    A file over the limit is killed with its worker and reported as kind
+    ``timeout`` (``crash`` if the worker dies), as ``scan`` reports it: no
+    thread is left behind in this process.
+    """
+    pool = LocalPool(options, jobs=min(len(uploads), jobs or default_jobs()))
+    tasks = [Task(i, name, data) for i, (name, data) in enumerate(uploads)]
+    found = dict(pool.run(tasks, _as_dict))
+    lost = "no result came back from the checker process"
+    return [found.get(i) or _as_dict(failed(name, "crash", lost)) for i, (name, _) in enumerate(uploads)]
+
+
+def _as_dict(report: Any) -> dict[str, Any]:
+    result: dict[str, Any] = report.to_dict()
+    return result
+
+
 def create_app(settings: Settings) -> ASGIApp:
     """The ASGI app: ``GET /`` shows the form, ``POST /check`` checks what was uploaded."""
-    timeout = settings.options.limits.timeout
+    busy = [0]  # uploads being read or checked; the event loop is one thread, so a plain counter will do
 
     async def index(request: Request) -> Response:
         return HTMLResponse(_page(settings, [], {}, ""))
 
     async def check(request: Request) -> Response:
+        if busy[0] >= settings.max_concurrent:
+            message = "Busy: other uploads are being checked. Nothing was checked or kept; try again in a moment."
+            with anyio.move_on_after(settings.body_idle_timeout):
+                try:
+                    await read_body(request, 0, settings.body_idle_timeout, settings.body_timeout)
+                except SlowBody:
+                    pass
+            return HTMLResponse(_page(settings, [], {}, message), 503, headers={"Retry-After": "5"})
+        busy[0] += 1
+        try:
+            return await _check(request)
+        except SlowBody:
+            return PlainTextResponse(
+                "Request body too slow: the upload was not checked.\n", 408, headers={"Connection": "close"}
+            )
+        finally:
+            busy[0] -= 1
+
+    async def _check(request: Request) -> Response:
+        idle, total = settings.body_idle_timeout, settings.body_timeout
         try:
             boundary = boundary_of(request.headers.get("content-type", ""))
         except UploadError as exc:
-            await read_body(request, 0)
+            await read_body(request, 0, idle, total)
             return HTMLResponse(_page(settings, [], {}, f"Upload refused: {exc}."), 400)
-        body = await read_body(request, settings.max_upload_bytes)
+        body = await read_body(request, settings.max_upload_bytes, idle, total)
         if body is None:
             limit = settings.max_upload_bytes / 1024**2
             message = (
@@ -339,25 +432,18 @@ def create_app(settings: Settings) -> ASGIApp:
         del body
         if not uploads:
             return HTMLResponse(_page(settings, [], {}, "Choose at least one image to check."), 400)
-        reports: list[dict[str, Any]] = []
         previews: dict[str, str] = {}
         taken: set[str] = set()
-        for upload in uploads:
-            name = _unique(upload.name, taken)
-            report = None
-            with anyio.move_on_after(timeout):
-                # A file that hangs the reader is reported as the CLI reports it; its thread is left to finish.
-                report = await anyio.to_thread.run_sync(
-                    check_bytes, upload.data, name, settings.options, abandon_on_cancel=True
-                )
-            if report is None:
-                report = failed(name, "timeout", f"checking took longer than the {timeout:g} s limit")
-            reports.append(report.to_dict())
-            if settings.thumbnails:
-                preview = await anyio.to_thread.run_sync(make_thumbnail, upload.data)
+        named = [(_unique(upload.name, taken), upload.data) for upload in uploads]
+        # Worker processes, each file under the per-file time limit; this thread only waits for them.
+        reports = await anyio.to_thread.run_sync(check_uploads, named, settings.options, settings.jobs)
+        if settings.thumbnails:
+            for name, data in named:
+                preview = await anyio.to_thread.run_sync(make_thumbnail, data)
                 if preview:
                     previews[name] = preview
         uploads.clear()
+        named.clear()
         return HTMLResponse(_page(settings, reports, previews, ""))
 
     async def favicon(request: Request) -> Response:
@@ -374,7 +460,59 @@ def create_app(settings: Settings) -> ASGIApp:
         ],
         exception_handlers={404: not_found, 405: not_found},
     )
+    app.router.redirect_slashes = False  # no redirect built from the request's own path
     return Guard(app, settings)
+
+
+def _protocol(settings: Settings) -> type[Any]:
+    """uvicorn's h11 protocol with a deadline on each request's headers.
+
+    uvicorn times out idle keep-alive connections but not a client that
+    opens a connection and sends its headers a byte at a time; this one is
+    closed ``header_timeout`` seconds after the connection opens (or the
+    previous response ends) unless a whole request head has arrived.
+    """
+    import h11
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    limit = settings.header_timeout
+
+    class HeaderDeadline(H11Protocol):
+        _deadline: Any = None
+
+        def _arm(self) -> None:
+            self._disarm()
+            self._deadline = self.loop.call_later(limit, self._too_slow)
+
+        def _disarm(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+        def _too_slow(self) -> None:
+            self._deadline = None
+            if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+                self.transport.close()
+
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            self._arm()
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            if self.conn.their_state is not h11.IDLE:
+                self._disarm()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self.transport.is_closing() and self.conn.their_state is h11.IDLE:
+                self._arm()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+    return HeaderDeadline
 
 
 # --- starting it ----------------------------------------------------------------------
@@ -412,6 +550,24 @@ def url_host(sock: socket.socket) -> str:
     return f"[{address}]" if ":" in address else address
 
 
+def make_server(settings: Settings) -> Any:
+    """The uvicorn server for ``settings`` (not started)."""
+    import uvicorn
+
+    config = uvicorn.Config(
+        create_app(settings),
+        http=_protocol(settings),
+        log_level="warning",
+        access_log=False,  # the log would record the token in request lines
+        lifespan="off",
+        proxy_headers=False,
+        server_header=False,
+        limit_concurrency=MAX_CONNECTIONS,
+        timeout_keep_alive=5,
+    )
+    return uvicorn.Server(config)
+
+
 def run(
     sock: socket.socket,
     options: Options,
@@ -422,8 +578,6 @@ def run(
     non_loopback: bool = False,
 ) -> None:
     """Serve on ``sock`` until interrupted, after printing the address with its token."""
-    import uvicorn
-
     port = int(sock.getsockname()[1])
     settings = Settings(
         port=port,
@@ -439,15 +593,7 @@ def run(
     print("Open this address (it holds the access token):", flush=True)
     print(f"    {url}", flush=True)
     print("Press Ctrl+C to stop. Uploads are checked in memory; nothing is written to disk.", flush=True)
-    config = uvicorn.Config(
-        create_app(settings),
-        log_level="warning",
-        access_log=False,  # the log would record the token in request lines
-        lifespan="off",
-        proxy_headers=False,
-        server_header=False,
-    )
-    server = uvicorn.Server(config)
+    server = make_server(settings)
     if open_browser:
         threading.Timer(0.5, webbrowser.open, args=(url,)).start()
     try:

@@ -95,24 +95,38 @@ def read(data: bytes, name: str, options: ReadOptions) -> Extracted:
     if layout.texts or layout.comments:
         results.append(text.read(layout, limits))
     credentials = Credentials()
-    remote_hint = any(
-        ev.source == "xmp" and ev.field == "dcterms:provenance" for result in results for ev in result.evidence
+    remote_hint = next(
+        (ev.value for r in results for ev in r.evidence if ev.source == "xmp" and ev.field == "dcterms:provenance"),
+        None,
     )
-    if layout.c2pa_embedded is not False or remote_hint:
+    if layout.c2pa_embedded is not False or remote_hint is not None:
         from provenance.read import c2pa
 
-        credentials, c2pa_result = c2pa.read(data, media_type, options.trust, limits)
+        too_big = c2pa.store_over_limit(data, media_type, limits)
+        if too_big is not None:
+            return Extracted(
+                media_type,
+                issues=tuple(layout.issues),
+                fatal=ReadIssue("limit-exceeded", too_big, "c2pa"),
+            )
+        credentials, c2pa_result = c2pa.read(data, media_type, options.trust, limits, remote_hint)
         results.append(c2pa_result)
     if options.watermarks:
         from provenance.read import watermark
 
-        results.append(watermark.read(data, media_type))
-        ran.append("watermark")
+        # A pixel reader that did not finish (over the pixel limit, a decoder
+        # error) says so in an issue and is not listed as having run.
+        result, completed = watermark.read_checked(data, media_type, max_pixels=limits.max_decode_pixels)
+        results.append(result)
+        if completed:
+            ran.append("watermark")
         if media_type in _LOSSLESS:
             from provenance.read import stealth
 
-            results.append(stealth.read(data, media_type))
-            ran.append("stealth")
+            result, completed = stealth.read_checked(data, media_type, max_pixels=limits.max_decode_pixels)
+            results.append(result)
+            if completed:
+                ran.append("stealth")
     return Extracted(
         media_type=media_type,
         evidence=tuple(ev for r in results for ev in r.evidence),

@@ -8,15 +8,19 @@ network access; the library's own default would fetch them.
 
 from __future__ import annotations
 
+import binascii
+import dataclasses
 import io
 import json
 import os
 import re
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from provenance.evidence import (
     Action,
@@ -140,14 +144,231 @@ def library_version() -> str:
 _REMOTE_URL = re.compile(r"url\s+\(?([^\s()]+)")
 
 
-def read(data: bytes, media_type: str, trust: TrustSettings, limits: Limits) -> tuple[Credentials, ReadResult]:
-    """Read and validate the manifest store of ``data``."""
+# --- Bounding the work before the library sees the store ---------------------
+
+
+def _app11_jumbf(data: bytes) -> bytes:
+    """The JUMBF boxes of a JPEG's APP11 segments, reassembled (JPEG-XT headers removed).
+
+    Each segment repeats ``JP``, the box instance, a sequence number and the
+    superbox's own header; only the first segment of an instance keeps that
+    header, so a label split across two segments reads whole here.
+    """
+    parts: list[bytes] = []
+    pos, n = 2, len(data)
+    while pos + 4 <= n and data[pos] == 0xFF:
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+            pos += 2
+            continue
+        if marker in (0xDA, 0xD9):
+            break
+        (length,) = struct.unpack_from(">H", data, pos + 2)
+        segment = data[pos + 4 : pos + 2 + length]
+        if marker == 0xEB and segment[:2] == b"JP" and len(segment) >= 16:
+            sequence = int.from_bytes(segment[4:8], "big")
+            body = segment[8:]
+            if sequence > 1:
+                header = 16 if body[:4] == b"\x00\x00\x00\x01" else 8
+                body = body[header:]
+            parts.append(body)
+        pos += 2 + length
+    return b"".join(parts)
+
+
+def _gif_jumbf(data: bytes) -> bytes:
+    """The data sub-blocks of every C2PA application extension of a GIF, joined."""
+    parts: list[bytes] = []
+    start = data.find(b"\x21\xff\x0bC2PA")
+    while start >= 0:
+        pos = start + 14
+        while pos < len(data) and data[pos]:
+            size = data[pos]
+            parts.append(data[pos + 1 : pos + 1 + size])
+            pos += 1 + size
+        start = data.find(b"\x21\xff\x0bC2PA", pos)
+    return b"".join(parts)
+
+
+def _svg_jumbf(data: bytes, limits: Limits) -> bytes:
+    """The base64 manifest store of an SVG's ``c2pa:manifest`` element, decoded."""
+    window = data[: limits.max_scan_bytes]
+    parts: list[bytes] = []
+    start = window.find(b"<c2pa:manifest")
+    while start >= 0:
+        open_end = window.find(b">", start)
+        close = window.find(b"</c2pa:manifest>", open_end)
+        if open_end < 0 or close < 0:
+            break
+        try:
+            parts.append(binascii.a2b_base64(window[open_end + 1 : close]))
+        except (binascii.Error, ValueError):
+            pass
+        start = window.find(b"<c2pa:manifest", close)
+    return b"".join(parts)
+
+
+def _count_boxes(blob: bytes) -> tuple[int, int]:
+    """Manifest boxes and ingredient assertion boxes, by their JUMBF description boxes.
+
+    A description box (``jumd``) holds a 16-byte type, a toggle byte, then
+    the box's label: a manifest's type starts ``c2ma`` (or ``c2um`` for an
+    update manifest), an ingredient assertion's label ``c2pa.ingredient``.
+    One linear search; nothing is parsed or allocated per box.
+    """
+    manifests = ingredients = 0
+    at = blob.find(b"jumd")
+    while at >= 0:
+        if blob[at + 4 : at + 8] in (b"c2ma", b"c2um"):
+            manifests += 1
+        elif blob.startswith(b"c2pa.ingredient", at + 21):
+            ingredients += 1
+        at = blob.find(b"jumd", at + 4)
+    return manifests, ingredients
+
+
+def store_over_limit(data: bytes, media_type: str, limits: Limits) -> str | None:
+    """Why the manifest store is too big to validate, counted from its boxes; ``None`` when it is not.
+
+    The C2PA library's work grows faster than linearly with the ingredients
+    of a store (2,000 of them take seconds): the count comes first.
+    """
+    manifests, ingredients = _count_boxes(data)
+    joined = b""
+    if media_type == "image/jpeg":
+        joined = _app11_jumbf(data)
+    elif media_type == "image/gif":
+        joined = _gif_jumbf(data)
+    elif media_type == "image/svg+xml":
+        joined = _svg_jumbf(data, limits)
+    if joined:
+        more_manifests, more_ingredients = _count_boxes(joined)
+        manifests, ingredients = max(manifests, more_manifests), max(ingredients, more_ingredients)
+    if manifests > limits.max_c2pa_manifests:
+        return (
+            f"the C2PA manifest store holds {manifests} manifests, over the limit of {limits.max_c2pa_manifests}; "
+            "it was not validated"
+        )
+    if ingredients > limits.max_c2pa_ingredients:
+        return (
+            f"the C2PA manifest store holds {ingredients} ingredients, over the limit of "
+            f"{limits.max_c2pa_ingredients}; it was not validated"
+        )
+    return None
+
+
+# --- Capping what the store says ------------------------------------------------
+
+_D = TypeVar("_D")
+
+
+#: Nesting of the store's JSON kept; what lies deeper (inside an assertion's own data) is dropped.
+_MAX_JSON_DEPTH = 64
+
+
+def _cap_json(value: Any, cap: int, depth: int = 0) -> Any:
+    """The parsed store with every string (keys too, alike) cut to ``cap`` characters."""
+    if isinstance(value, str):
+        return value[:cap]
+    if depth >= _MAX_JSON_DEPTH and isinstance(value, (dict, list)):
+        return None
+    if isinstance(value, dict):
+        return {str(k)[:cap]: _cap_json(v, cap, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_cap_json(v, cap, depth + 1) for v in value]
+    return value
+
+
+def _cap_value(value: Any, cap: int) -> Any:
+    if isinstance(value, str):
+        return value[:cap]
+    if isinstance(value, tuple):
+        return tuple(_cap_value(v, cap) for v in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _capped(value, cap)
+    return value
+
+
+def _capped(item: _D, cap: int) -> _D:
+    """A copy of a Credentials, Manifest, Evidence... value with every text field at most ``cap`` long.
+
+    Fields put together from several values (a location naming a manifest and
+    an assertion, claim generators joined) are cut too, after joining.
+    """
+    changes = {}
+    for f in dataclasses.fields(item):  # type: ignore[arg-type]
+        if f.name == "data":
+            continue
+        before = getattr(item, f.name)
+        after = _cap_value(before, cap)
+        if after is not before:
+            changes[f.name] = after
+    return dataclasses.replace(item, **changes) if changes else item  # type: ignore[type-var]
+
+
+def http_url(value: str, limits: Limits) -> str | None:
+    """``value`` if it is an http(s) URL with a host, fit to show; else ``None``."""
+    url = value.strip()
+    if not url or len(url) > limits.max_value_chars or any(ch.isspace() or ord(ch) < 32 for ch in url):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    return url if parts.scheme.lower() in ("http", "https") and parts.netloc else None
+
+
+def read(
+    data: bytes,
+    media_type: str,
+    trust: TrustSettings,
+    limits: Limits,
+    xmp_provenance: str | None = None,
+) -> tuple[Credentials, ReadResult]:
+    """Read and validate the manifest store of ``data``, every text in the result capped.
+
+    ``xmp_provenance`` is the file's XMP ``dcterms:provenance`` value, if any:
+    when the library finds no manifest in the file, an http(s) URL there
+    makes the credentials ``remote`` (named, never fetched here).
+    """
+    credentials, result = _read(data, media_type, trust, limits, xmp_provenance)
+    cap = limits.max_value_chars
+    return _capped(credentials, cap), ReadResult(
+        tuple(_capped(e, cap) for e in result.evidence),
+        tuple(_capped(i, cap) for i in result.issues),
+        tuple(_capped(r, cap) for r in result.raw),
+    )
+
+
+def _remote(url: str, allow_network: bool) -> tuple[Credentials, ReadResult]:
+    """Credentials stored at ``url``, named by the XMP pointer; never fetched here."""
+    issues: tuple[ReadIssue, ...] = ()
+    if allow_network:
+        message = (
+            "the XMP dcterms:provenance pointer is written in a form the C2PA library does not follow, "
+            "so the remote manifest was not fetched although the network was allowed"
+        )
+        issues = (ReadIssue("remote-not-fetched", message, SOURCE),)
+    raw = (RawField(SOURCE, "remote manifest", url),)
+    return Credentials(state="remote", remote_url=url), ReadResult(issues=issues, raw=raw)
+
+
+def _read(
+    data: bytes, media_type: str, trust: TrustSettings, limits: Limits, xmp_provenance: str | None
+) -> tuple[Credentials, ReadResult]:
     import c2pa
+
+    pointer = http_url(xmp_provenance, limits) if xmp_provenance else None
 
     try:
         reader = c2pa.Reader(media_type, io.BytesIO(data), context=_context(trust.lists, trust.allow_network))
     except c2pa.C2paError.ManifestNotFound:
-        return Credentials(state="none"), ReadResult()
+        # The library looks for a remote pointer only under the literal
+        # ``dcterms:provenance`` name; the XMP reader resolves any prefix.
+        return _remote(pointer, trust.allow_network) if pointer else (Credentials(state="none"), ReadResult())
     except c2pa.C2paError.NotSupported as exc:
         issue = ReadIssue("c2pa-unsupported", f"the C2PA library cannot read this format: {exc}", SOURCE)
         return Credentials(state="none", error=str(exc)), ReadResult(issues=(issue,))
@@ -155,7 +376,8 @@ def read(data: bytes, media_type: str, trust: TrustSettings, limits: Limits) -> 
         text = str(exc)
         if text.startswith("Remote") or "remote manifest" in text.lower():
             found = _REMOTE_URL.search(text)
-            url = found.group(1) if found else None
+            url = http_url(found.group(1), limits) if found else None
+            url = url or pointer
             return Credentials(state="remote", remote_url=url), ReadResult(
                 raw=(RawField(SOURCE, "remote manifest", url or "unknown URL"),)
             )
@@ -168,7 +390,7 @@ def read(data: bytes, media_type: str, trust: TrustSettings, limits: Limits) -> 
         return Credentials(state="invalid", error=message), ReadResult(issues=(issue,))
     with reader:
         try:
-            store = json.loads(reader.json())
+            store = _cap_json(json.loads(reader.json()), limits.max_value_chars)
             state = reader.get_validation_state() or ""
             embedded = reader.is_embedded()
             remote = reader.get_remote_url()
@@ -181,6 +403,7 @@ def read(data: bytes, media_type: str, trust: TrustSettings, limits: Limits) -> 
     if state.lower() == "trusted":
         trust_list = _matching_list(data, media_type, trust)
     credentials, evidence, raw = _build(store, state, trust_list, limits)
+    remote = http_url(remote, limits) if isinstance(remote, str) else None
     if not embedded and remote:
         credentials = Credentials(
             state=credentials.state,

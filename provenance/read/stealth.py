@@ -369,7 +369,7 @@ def _open(data: bytes, max_pixels: int | None) -> tuple[Image.Image | None, Read
                 image.close()
                 return None, ReadIssue(
                     "limit-exceeded",
-                    f"image has {width}x{height} pixels, more than the limit of {limit}; stealth check skipped",
+                    f"image too large to decode: {width}x{height} over {limit} pixels; stealth check not run",
                     SOURCE,
                 )
             try:
@@ -378,7 +378,7 @@ def _open(data: bytes, max_pixels: int | None) -> tuple[Image.Image | None, Read
                 image.close()
                 raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            return None, ReadIssue("limit-exceeded", f"stealth check skipped: {exc}", SOURCE)
+            return None, ReadIssue("limit-exceeded", f"stealth check not run: {exc}", SOURCE)
     return image, None
 
 
@@ -412,32 +412,41 @@ def _evidence_for(payload: _Payload, text: str, image: Image.Image) -> list[Evid
 def read(
     data: bytes, media_type: str, *, max_pixels: int | None = None, max_payload: int = MAX_PAYLOAD_BYTES
 ) -> ReadResult:
+    """Recover stealth metadata: :func:`read_checked` without the completion flag."""
+    return read_checked(data, media_type, max_pixels=max_pixels, max_payload=max_payload)[0]
+
+
+def read_checked(
+    data: bytes, media_type: str, *, max_pixels: int | None = None, max_payload: int = MAX_PAYLOAD_BYTES
+) -> tuple[ReadResult, bool]:
     """Recover stealth LSB metadata from a PNG or lossless WebP picture.
 
     Returns an Evidence item (field ``alpha-lsb``) with the recovered text,
     its parsed JSON object in ``data`` (plus ``Comment_json``, the parsed
     NovelAI Comment), and for NovelAI payloads a ``novelai-signature``
     item. Other formats give an empty result; problems become ReadIssues.
+    The flag says whether the pixels were looked at: ``False`` when they
+    were not decoded (over the pixel limit, undecodable), which an issue says.
     """
     del media_type  # the format is sniffed from the bytes
     modes = _modes_for(data)
     if not modes:
-        return ReadResult()
+        return ReadResult(), True
     try:
         image, issue = _open(data, max_pixels)
         if image is None:
-            return ReadResult(issues=(issue,) if issue is not None else ())
+            return ReadResult(issues=(issue,) if issue is not None else ()), False
         with image:
             payload, pixels = _find_payload(image, modes, max_payload)
             if payload is None:
-                return ReadResult()
+                return ReadResult(), True
             items = _evidence_for(payload, payload.text, pixels) if payload.text is not None else []
     except Exception as exc:  # a reader never raises
         return ReadResult(
             issues=(ReadIssue("watermark-error", f"stealth check failed: {type(exc).__name__}: {exc}", SOURCE),)
-        )
+        ), False
     evidence = tuple(i for i in items if isinstance(i, Evidence))
     raw = tuple(i for i in items if isinstance(i, RawField))
     if payload.text is None:
         raw += (RawField(SOURCE, FIELD, f"{payload.magic}: header found, payload unreadable"),)
-    return ReadResult(evidence=evidence, issues=payload.issues, raw=raw)
+    return ReadResult(evidence=evidence, issues=payload.issues, raw=raw), True

@@ -511,7 +511,7 @@ def _load(data: bytes, max_pixels: int | None) -> tuple[NDArray[np.uint8] | None
                 if limit is not None and width * height > limit:
                     return None, ReadIssue(
                         "limit-exceeded",
-                        f"image has {width}x{height} pixels, more than the limit of {limit}; watermark check skipped",
+                        f"image too large to decode: {width}x{height} over {limit} pixels; watermark check not run",
                         SOURCE,
                     )
                 if width * height < MIN_PIXELS:
@@ -523,22 +523,30 @@ def _load(data: bytes, max_pixels: int | None) -> tuple[NDArray[np.uint8] | None
                 image.seek(0)
                 return _to_rgb_array(image), None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            return None, ReadIssue("limit-exceeded", f"watermark check skipped: {exc}", SOURCE)
+            return None, ReadIssue("limit-exceeded", f"watermark check not run: {exc}", SOURCE)
 
 
 def read(data: bytes, media_type: str, *, max_pixels: int | None = None) -> ReadResult:
+    """Look for the dwtDct mark: :func:`read_checked` without the completion flag."""
+    return read_checked(data, media_type, max_pixels=max_pixels)[0]
+
+
+def read_checked(data: bytes, media_type: str, *, max_pixels: int | None = None) -> tuple[ReadResult, bool]:
     """Look for the SD v1 / SD 2 / SDXL ``dwtDct`` mark in an encoded image.
 
     ``media_type`` is informative only: Pillow sniffs the format itself.
     Returns one Evidence item per payload whose best score reaches its weak
     band, a RawField per payload in every case, and ReadIssue values instead
-    of exceptions.
+    of exceptions; and whether the check was made: ``False`` when the pixels
+    were not decoded (over the pixel limit, undecodable), which the issue
+    says. A picture too small to hold the mark counts as checked.
     """
     del media_type  # the pixel decoder sniffs the format
     try:
         rgb, issue = _load(data, max_pixels)
         if issue is not None or rgb is None:
-            return ReadResult(issues=(issue,) if issue is not None else ())
+            checked = issue is not None and issue.kind == "too-small"
+            return ReadResult(issues=(issue,) if issue is not None else ()), checked
         scores = score_image(rgb)
     except Exception as exc:
         return ReadResult(
@@ -549,7 +557,7 @@ def read(data: bytes, media_type: str, *, max_pixels: int | None = None) -> Read
                     SOURCE,
                 ),
             )
-        )
+        ), False
     evidence = tuple(_evidence(s) for s in scores if s.band != "none")
     raw = tuple(RawField(SOURCE, FIELD, f"{s.describe()}; band {s.band}") for s in scores)
-    return ReadResult(evidence=evidence, raw=raw)
+    return ReadResult(evidence=evidence, raw=raw), True

@@ -135,7 +135,8 @@ def open_page(browser: Any, server: Server) -> Watched:
     context = browser.new_context(viewport={"width": 1100, "height": 760}, device_scale_factor=1)
     watched = watch(context)
     watched.page.goto(server.url)
-    assert watched.page.url == server.base, "the token leaves the address bar"
+    page_url = watched.page.url
+    assert page_url.startswith(server.base + "s/") and server.token not in page_url, "the token leaves the address bar"
     watched.page.wait_for_selector("html[data-ready='1'], #upload")
     return watched
 
@@ -209,13 +210,18 @@ def test_token_is_required_on_every_request(server: Server) -> None:
     assert status == 403
 
     status, headers, _ = request(server.url)
-    assert status == 303 and headers["location"] == "/"
+    page = headers["location"]
+    assert status == 303 and page.startswith("/s/") and page.endswith("/") and server.token not in page
     cookie = headers["set-cookie"]
     assert cookie.startswith(f"provenance_token_{server.port}={server.token};")
-    assert "HttpOnly" in cookie and "samesite=strict" in cookie.lower()
+    assert "HttpOnly" in cookie and "samesite=strict" in cookie.lower() and f"Path={page}" in cookie
+    # The cookie counts under the page's own path only (it is only ever sent there).
+    assert request(server.base, headers={"Cookie": cookie.split(";", 1)[0]})[0] == 403
 
-    for auth in ({"Cookie": cookie.split(";", 1)[0]}, {"Authorization": f"Bearer {server.token}"}):
-        status, headers, body = request(server.base, headers=auth)
+    own = server.base.rstrip("/") + page
+    bearer = {"Authorization": f"Bearer {server.token}"}
+    for url, auth in ((own, {"Cookie": cookie.split(";", 1)[0]}), (server.base, bearer)):
+        status, headers, body = request(url, headers=auth)
         assert status == 200 and b'id="upload"' in body
         assert headers["x-content-type-options"] == "nosniff" and headers["x-frame-options"] == "DENY"
         assert headers["referrer-policy"] == "no-referrer"
@@ -267,3 +273,42 @@ def test_uploads_over_the_limit_are_refused_and_nothing_touches_disk(server: Ser
 
     status, _, page = request(server.base + "check", data=b"{}", headers={**auth, "Content-Type": "application/json"})
     assert status == 400 and b"not a multipart form" in page
+
+
+def test_no_other_server_on_this_machine_gets_the_token(browser: Any, server: Server) -> None:
+    """Cookies are not port-scoped: what the page sets must not reach another port the browser visits."""
+    import http.server
+    import threading
+
+    seen: list[str] = []
+
+    class Recorder(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(f"{self.path}\n{self.headers}")
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(b"<p>another server</p>")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        watched = open_page(browser, server)
+        page = watched.page
+        session = page.url[len(server.base) :]
+        other = f"http://127.0.0.1:{httpd.server_address[1]}"
+        for path in ("/", "/check", "/s/", "/favicon.ico"):
+            page.goto(other + path)
+        assert len(seen) >= 4
+        for request_seen in seen:
+            assert server.token not in request_seen and session not in request_seen
+            assert "cookie" not in request_seen.lower(), request_seen
+        page.goto(server.base + session)  # the page still opens with its cookie
+        page.wait_for_selector("#upload")
+        watched.page.context.close()
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
