@@ -31,6 +31,7 @@ import socket
 import sys
 import threading
 import webbrowser
+from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import Any
@@ -46,7 +47,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from provenance.api import Options
 from provenance.batch import LocalPool, Task, default_jobs, failed
-from provenance.render.html import content_security_policy, make_thumbnail, render_document
+from provenance.render.html import content_security_policy, render_document
+from provenance.render.preview import Preview, previews_of
 
 TITLE = "provenance: check images on this computer"
 #: Longest a header block of one multipart part may be, and most parts in one upload.
@@ -333,7 +335,9 @@ def upload_form(settings: Settings, message: str = "") -> str:
     )
 
 
-def _page(settings: Settings, reports: list[dict[str, Any]], thumbnails: dict[str, str] | None, message: str) -> str:
+def _page(
+    settings: Settings, reports: list[dict[str, Any]], thumbnails: Mapping[str, Preview | str] | None, message: str
+) -> str:
     return render_document(
         reports,
         thumbnails=thumbnails if settings.thumbnails else None,
@@ -432,16 +436,15 @@ def create_app(settings: Settings) -> ASGIApp:
         del body
         if not uploads:
             return HTMLResponse(_page(settings, [], {}, "Choose at least one image to check."), 400)
-        previews: dict[str, str] = {}
+        previews: dict[str, Preview | str] = {}
         taken: set[str] = set()
         named = [(_unique(upload.name, taken), upload.data) for upload in uploads]
         # Worker processes, each file under the per-file time limit; this thread only waits for them.
         reports = await anyio.to_thread.run_sync(check_uploads, named, settings.options, settings.jobs)
         if settings.thumbnails:
-            for name, data in named:
-                preview = await anyio.to_thread.run_sync(make_thumbnail, data)
-                if preview:
-                    previews[name] = preview
+            # Decoding pixels amplifies: worker processes, each preview under the per-file time limit.
+            limits = settings.options.limits
+            previews.update(await anyio.to_thread.run_sync(previews_of, named, settings.jobs or None, limits))
         uploads.clear()
         named.clear()
         return HTMLResponse(_page(settings, reports, previews, ""))

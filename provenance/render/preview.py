@@ -176,8 +176,11 @@ def _worker(conn: Any, limits: Limits) -> None:
         if task is None:
             return
         try:
-            path, digest, size = task
-            conn.send(preview_file(path, digest, size, limits))
+            path, digest_or_data, size = task
+            if isinstance(digest_or_data, bytes):  # bytes already in hand (an upload): nothing to re-read
+                conn.send(decode(digest_or_data, max_pixels=limits.max_preview_pixels))
+            else:
+                conn.send(preview_file(path, digest_or_data, size, limits))
         except (BrokenPipeError, OSError):
             return
 
@@ -223,7 +226,7 @@ def thumbnails_for(
         if path in wanted and wanted[path] != key:
             out[path] = Preview(None, CHANGED)  # two records of one path disagree: neither is shown
         wanted.setdefault(path, key)
-    tasks: deque[tuple[str, str, int | None]] = deque()
+    tasks: deque[tuple[str, str | bytes, int | None]] = deque()
     for path, (digest, size) in sorted(wanted.items()):
         if path in out:
             continue
@@ -236,7 +239,20 @@ def thumbnails_for(
     return out
 
 
-def _run(tasks: deque[tuple[str, str, int | None]], jobs: int, limits: Limits) -> dict[str, Preview]:
+def previews_of(
+    named: Iterable[tuple[str, bytes]], jobs: int | None = None, limits: Limits = DEFAULT_LIMITS
+) -> dict[str, Preview]:
+    """A preview, or why there is none, for each ``(name, data)`` held in memory (``serve``'s uploads).
+
+    Decoded in worker processes killed at ``limits.timeout``, as :func:`thumbnails_for` does for files.
+    """
+    tasks: deque[tuple[str, str | bytes, int | None]] = deque((name, data, None) for name, data in named)
+    if not tasks:
+        return {}
+    return _run(tasks, max(1, min(jobs or os.cpu_count() or 1, len(tasks))), limits)
+
+
+def _run(tasks: deque[tuple[str, str | bytes, int | None]], jobs: int, limits: Limits) -> dict[str, Preview]:
     import multiprocessing
     from multiprocessing.connection import wait
 
