@@ -95,7 +95,7 @@ def build_options(
     watermarks: bool,
     timeout: float | None,
 ) -> tuple[Any, dict[str, Any]]:
-    from provenance.api import make_options
+    from provenance.api import MissingExtraError, make_options
     from provenance.limits import DEFAULT_LIMITS
     from provenance.match import RuleError
 
@@ -122,6 +122,8 @@ def build_options(
         )
     except RuleError as exc:
         raise _fail(f"bad rule file: {exc}") from None
+    except MissingExtraError as exc:  # before any file is read, as serve does for its extra
+        raise _fail(str(exc)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise _fail(str(exc)) from None
     return options, conf

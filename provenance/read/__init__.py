@@ -6,6 +6,7 @@ Readers are listed explicitly in :data:`READERS`; each returns values
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from provenance.evidence import Credentials, Evidence, RawField, ReadIssue, ReadResult
@@ -82,38 +83,124 @@ def read(data: bytes, name: str, options: ReadOptions) -> Extracted:
         )
     results: list[ReadResult] = [container.to_result(layout, name)]
     # The metadata readers all look at every file: the structure walk has
-    # already told them whether their blocks are present.
-    ran = ["container", "xmp", "exif", "text", "c2pa"]
-    if layout.xmp:
-        results.append(xmp.read(layout.xmp, limits))
-    if layout.exif:
-        results.append(exif.read(layout.exif, limits))
-    if layout.texts or layout.comments:
-        results.append(text.read(layout, limits))
+    # already told them whether their blocks are present. A reader that could
+    # not finish is left out of ``readers`` and named in a ``reader-failed`` issue.
+    ran: list[str] = []
+    failed: list[ReadIssue] = []
+
+    def run(reader: str, call: Callable[[], ReadResult], needs_output: bool = False) -> ReadResult | None:
+        try:
+            result = call()
+        except Exception as exc:  # a reader bug or a library failure: this reader only
+            result = ReadResult(issues=(ReadIssue("reader-error", f"{type(exc).__name__}: {exc}", reader),))
+        results.append(result)
+        why = _failure(reader, result, needs_output)
+        if why is None:
+            ran.append(reader)
+            return result
+        failed.append(why)
+        return None
+
+    walk_failure = _walk_failure(layout)
+    if walk_failure is None:
+        ran.append("container")
+    else:
+        failed.append(_failed("container", walk_failure))
+    xmp_skipped = [i for i in layout.issues if i.source == "xmp"]
+    if xmp_skipped:  # a packet the walk left out (over a limit)
+        failed.append(_failed("xmp", xmp_skipped[0].message))
+    run("xmp", lambda: xmp.read(layout.xmp, limits) if layout.xmp else ReadResult())
+    run("exif", lambda: exif.read(layout.exif, limits) if layout.exif else ReadResult())
+    text_skipped = [
+        i for i in layout.issues if i.source == "png-text" or (i.source == "container" and i.kind == "limit-exceeded")
+    ]
+    if text_skipped:  # a chunk or comment the walk could not read or left out
+        failed.append(_failed("text", text_skipped[0].message))
+    run("text", lambda: text.read(layout, limits) if layout.texts or layout.comments else ReadResult())
     credentials = Credentials()
     remote_hint = any(
         ev.source == "xmp" and ev.field == "dcterms:provenance" for result in results for ev in result.evidence
     )
     if layout.c2pa_embedded is not False or remote_hint:
-        from provenance.read import c2pa
+        found: list[Credentials] = []
 
-        credentials, c2pa_result = c2pa.read(data, media_type, options.trust, limits)
-        results.append(c2pa_result)
+        def c2pa_read() -> ReadResult:
+            from provenance.read import c2pa
+
+            creds, result = c2pa.read(data, media_type, options.trust, limits)
+            found.append(creds)
+            return result
+
+        run("c2pa", c2pa_read)
+        if found:
+            credentials = found[0]
+        else:
+            credentials = Credentials(state="none", error=f"not checked: {failed[-1].message}")
+    else:
+        ran.append("c2pa")
     if options.watermarks:
         from provenance.read import watermark
 
-        results.append(watermark.read(data, media_type))
-        ran.append("watermark")
+        run("watermark", lambda: watermark.read(data, media_type), True)
         if media_type in _LOSSLESS:
             from provenance.read import stealth
 
-            results.append(stealth.read(data, media_type))
-            ran.append("stealth")
+            run("stealth", lambda: stealth.read(data, media_type), True)
+    gone = {issue.source for issue in failed}
+    ran = sorted((r for r in set(ran) if r not in gone), key=READERS.index)
     return Extracted(
         media_type=media_type,
         evidence=tuple(ev for r in results for ev in r.evidence),
-        issues=tuple(i for r in results for i in r.issues),
+        issues=tuple(i for r in results for i in r.issues) + tuple(failed),
         raw=tuple(f for r in results for f in r.raw),
         credentials=credentials,
         readers=tuple(ran),
     )
+
+
+#: How each reader is named in a sentence.
+CHECK_NAMES = {
+    "container": "file-structure",
+    "xmp": "XMP",
+    "exif": "EXIF",
+    "text": "PNG text and JPEG comment",
+    "c2pa": "Content Credentials",
+    "watermark": "invisible-watermark",
+    "stealth": "stealth-metadata",
+}
+
+#: Issues after which a reader has still done its work (it reports them itself).
+_COMPLETED_WITH = frozenset({"c2pa-invalid-manifest"})
+
+
+def _failed(reader: str, reason: str, kind: str = "") -> ReadIssue:
+    verb = "could not run" if kind == "too-small" else "failed"
+    return ReadIssue("reader-failed", f"the {CHECK_NAMES[reader]} check {verb} on this file: {reason}", reader)
+
+
+def _failure(reader: str, result: ReadResult, needs_output: bool) -> ReadIssue | None:
+    """Why ``reader`` did not complete on this file, or None.
+
+    The pixel readers report a raw field (or evidence) whenever they finish;
+    an issue without either means they stopped. The metadata readers finish
+    with partial results: any issue of theirs means a block went unread.
+    """
+    issues = [i for i in result.issues if i.kind not in _COMPLETED_WITH]
+    if not issues:
+        return None
+    if needs_output and (result.raw or result.evidence):
+        return None
+    if reader == "c2pa" and all(i.kind not in ("c2pa-error", "c2pa-unsupported", "reader-error") for i in issues):
+        return None
+    return _failed(reader, issues[0].message, issues[0].kind)
+
+
+def _walk_failure(layout: container.Layout) -> str | None:
+    """Why the structure walk stopped before the end of the file, or None."""
+    for issue in layout.issues:
+        if issue.source != "container":
+            continue
+        # A JPEG walk that skips stray bytes goes on; every other problem stops it.
+        if issue.kind == "truncated" or (issue.kind == "malformed" and "stray bytes" not in issue.message):
+            return f"{issue.message}; metadata after that point was not read"
+    return None
