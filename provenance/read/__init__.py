@@ -6,6 +6,7 @@ Readers are listed explicitly in :data:`READERS`; each returns values
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -173,8 +174,12 @@ CHECK_NAMES = {
 _COMPLETED_WITH = frozenset({"c2pa-invalid-manifest"})
 
 
+_OWN_PREFIX = re.compile(r"^\w+ check (?:failed|skipped): ")
+
+
 def _failed(reader: str, reason: str, kind: str = "") -> ReadIssue:
     verb = "could not run" if kind == "too-small" else "failed"
+    reason = _OWN_PREFIX.sub("", reason)
     return ReadIssue("reader-failed", f"the {CHECK_NAMES[reader]} check {verb} on this file: {reason}", reader)
 
 
