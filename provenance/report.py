@@ -76,15 +76,23 @@ class Report:
 
     @property
     def top_finding(self) -> Finding | None:
-        """The decisive finding (the strongest source first); never an ``info`` one."""
-        for rule in self.decisive:
-            for finding in self.findings:
-                if finding.rule == rule and finding.indicates != "info":
-                    return finding
+        """The decisive finding from the strongest source; never an ``info`` one.
+
+        Signed credentials that verify outrank unsigned metadata, which outranks
+        credentials that fail; a file with no decisive finding gets its strongest
+        telling one, or none.
+        """
+
+        def rank(f: Finding) -> tuple[int, int]:
+            strength = STRENGTHS.index(f.strength) if f.strength in STRENGTHS else len(STRENGTHS)
+            if f.source != "c2pa":
+                return strength, 1
+            return strength, 0 if self.credentials.state in ("trusted", "valid") else 2
+
         telling = [f for f in self.findings if f.indicates != "info"]
-        if not telling:
-            return None
-        return min(telling, key=lambda f: STRENGTHS.index(f.strength) if f.strength in STRENGTHS else len(STRENGTHS))
+        decisive = [f for f in telling if f.rule in self.decisive]
+        chosen = decisive or telling
+        return min(chosen, key=rank) if chosen else None
 
     def _credentials_dict(self) -> dict[str, Any]:
         data = self.credentials.to_dict()
