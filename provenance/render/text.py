@@ -57,15 +57,8 @@ def _credentials_table(credentials: Credentials, checked: bool = True) -> Table:
     assessment = assess(credentials)
     if state == "invalid" and assessment.family:
         table.add_row("Failure", _t(FAMILY_WORDS.get(assessment.family, assessment.family), "red"))
-    if state in ("invalid", "valid", "trusted") and assessment.content_unchanged is not None:
-        table.add_row(
-            "Content",
-            _t(
-                "unchanged since signing ({})".format(", ".join(assessment.hash_codes))
-                if assessment.content_unchanged
-                else "changed after signing"
-            ),
-        )
+    if state in ("invalid", "valid", "trusted") and assessment.content_unchanged:
+        table.add_row("Content", _t("unchanged since signing ({})".format(", ".join(assessment.hash_codes))))
     active = credentials.active
     if active:
         table.add_row("Signer", _t(active.signer or "unknown"))

@@ -133,7 +133,7 @@ def test_tampered_sample_keeps_the_strong_warning(schema_validator: Any) -> None
     assert any(f.indicates == "captured" for f in report.findings)
     assert "No AI or capture markers were found" not in report.summary
     assert "declare a capture (digitalCapture), but that claim is not credible" in report.summary
-    assert "Content changed after signing" in text_of(report)
+    assert "Failure content changed after signing" in text_of(report)
 
 
 def test_content_changed_ai_declaration_loses_confidence(signer: Any, samples_module: ModuleType) -> None:  # noqa: F811
