@@ -99,7 +99,7 @@ def _rank(finding: Finding, credentials: Credentials, assessment: Assessment) ->
         return 0
     if credentials.state == "valid":
         return 1
-    return 3 if assessment.family == "credential" else 4
+    return 3 if assessment.family in ("credential", "ingredient") else 4
 
 
 def _in_failed_ingredient(finding: Finding, credentials: Credentials, assessment: Assessment) -> bool:
@@ -183,7 +183,12 @@ def _credential_note(credentials: Credentials, assessment: Assessment) -> str:
                 )
             return f" The Content Credentials are invalid: the signature cannot be relied on because {why}."
         if family == "ingredient":
-            sound = f"the active claim's signature verifies{f' and {unchanged}' if unchanged else ''}"
+            sound = (
+                "the active claim's signature verifies"
+                if assessment.signature_ok
+                else "no failure was reported for the active claim itself"
+            )
+            sound += f" and {unchanged}" if unchanged else ""
             what = ingredients or why
             return (
                 f" The Content Credentials are invalid because of an ingredient: {sound}, but {what}; "
@@ -237,9 +242,7 @@ def judge(
         decisive = ranked([f for f in ai if f.indicates == verdict])
         lead = decisive[0]
         confidence = "low" if lead.strength == "weak" else "high"
-        if lead.source == "c2pa" and (
-            broken or (invalid and assessment.family == "ingredient") or _rank(lead, credentials, assessment) == 4
-        ):
+        if lead.source == "c2pa" and (broken or _in_failed_ingredient(lead, credentials, assessment)):
             confidence = _lower(confidence)
         if conflict:
             confidence = _lower(confidence)

@@ -230,6 +230,7 @@ class Assessment:
     hash_codes: tuple[str, ...]
     ingredients: tuple[FailedIngredient, ...]
     untrusted: tuple[Manifest, ...]
+    signature_ok: bool = False  # the library reported claimSignature.validated for the active claim
 
     @property
     def reason(self) -> str:
@@ -270,7 +271,7 @@ def assess(credentials: Credentials) -> Assessment:
     elif lead is None and failed:
         lead = "ingredient"
     untrusted = tuple(m for m in credentials.manifests if m.trust == "untrusted")
-    return Assessment(lead, chosen, unchanged, matched, tuple(failed), untrusted)
+    return Assessment(lead, chosen, unchanged, matched, tuple(failed), untrusted, signed)
 
 
 def trust_note(credentials: Credentials, assessment: Assessment | None = None) -> str | None:

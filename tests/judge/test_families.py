@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from provenance.api import Options, check, check_bytes, make_options
+from provenance.evidence import Credentials, Evidence, Ingredient, Manifest, StatusCode
 from provenance.read.c2pa_codes import FAMILIES, family
 from provenance.report import Report
 from tests.conftest import SAMPLES
@@ -299,3 +300,49 @@ def test_every_sample_summary_starts_with_a_capital() -> None:
     for name in expected:
         summary = check(SAMPLES / name).summary
         assert summary[:1].isupper(), (name, summary)
+
+
+# --- ingredient family, judged on constructed values (the judge is a pure function) ---
+
+
+def _chain(state: str, active_codes: tuple[StatusCode, ...]) -> Credentials:
+    broken = StatusCode("claimSignature.mismatch", "failure", "the signature does not match", family="claim-altered")
+    ingredient = Ingredient("part.jpg", "componentOf", "c", "invalid", (broken,))
+    active = Manifest(
+        "m", "active", "out.jpg", "Editor 1.0", "Editor signer", "Editor Co", None, "Es256", (), (ingredient,)
+    )
+    component = Manifest("c", "component", "part.jpg", "Gen 1.0", "Gen signer", "Gen Co", None, "Es256")
+    return Credentials(state=state, active_manifest="m", validation=active_codes, manifests=(active, component))
+
+
+SOUND = (
+    StatusCode("claimSignature.validated", "success", "the manifest's signature verifies"),
+    StatusCode("assertion.dataHash.match", "success", "the image bytes are unchanged since signing"),
+)
+
+
+def test_ai_declared_only_by_a_failed_ingredient_loses_confidence() -> None:
+    from provenance.judge import judge
+    from provenance.match import load_rules, match
+
+    ev = Evidence(
+        "c2pa", "digitalSourceType", DST + "trainedAlgorithmicMedia", "manifest c (component ingredient)", "component"
+    )
+    verdict = judge(match([ev], load_rules()), _chain("valid", SOUND))
+    assert verdict.verdict in ("ai-generated", "ai-edited") and verdict.confidence == "medium"
+    assert "the credentials of ingredient 'part.jpg' (componentOf) failed" in verdict.summary
+    assert "ingredient 'part.jpg', signed by Gen signer" in verdict.summary
+
+
+def test_active_declaration_survives_an_ingredient_only_failure() -> None:
+    from provenance.judge import judge
+    from provenance.match import load_rules, match
+
+    missing = StatusCode(
+        "ingredient.manifest.missing", "failure", "an ingredient's manifest is missing", family="ingredient"
+    )
+    ev = Evidence("c2pa", "digitalSourceType", DST + "trainedAlgorithmicMedia", "manifest m (active)", "active")
+    verdict = judge(match([ev], load_rules()), _chain("invalid", (missing, *SOUND)))
+    assert (verdict.verdict, verdict.confidence) == ("ai-generated", "high")
+    assert "invalid because of an ingredient: the active claim's signature verifies" in verdict.summary
+    assert "no longer bound" not in verdict.summary
