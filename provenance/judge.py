@@ -227,7 +227,8 @@ def judge(
     if fatal is not None:
         return Verdict("error", "low", f"Could not be analysed: {fatal.message}.")
     assessment = assess(credentials)
-    note = _credential_note(credentials, assessment) + _failed_note(failed)
+    c2pa_failed = any(issue.source == "c2pa" for issue in failed)  # the failure note says why
+    note = ("" if c2pa_failed else _credential_note(credentials, assessment)) + _failed_note(failed)
     invalid = credentials.state == "invalid"
     broken = invalid and assessment.family in ("content-changed", "claim-altered", "malformed")
     conflict = any(f.rule.startswith("CONFLICT-") for f in findings)

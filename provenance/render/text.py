@@ -52,7 +52,7 @@ def _credentials_table(credentials: Credentials, checked: bool = True) -> Table:
     table.add_column(style="bold")
     table.add_column()
     state = credentials.state
-    shown = state if checked else "not checked (the check failed)"
+    shown = state if checked else "not checked (the check failed)" if state == "none" else f"{state} (the check failed)"
     table.add_row("Content Credentials", _t(shown, STATE_STYLE.get(state, "") if checked else "yellow"))
     assessment = assess(credentials)
     if state == "invalid" and assessment.family:
