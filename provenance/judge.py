@@ -255,11 +255,8 @@ def judge(
             opening = f"According to {_sources(strongest, credentials)}, this image was {what}"
         else:
             opening = f"{_sources(strongest, credentials)} holds a generator's fingerprint: this image was {what}"
-        also = (
-            f"; {others} also declare{'' if others.startswith(('Content', 'the Content')) else 's'} it"
-            if others
-            else ""
-        )
+        plural = " and " in others or others.startswith(("Content", "the Content"))
+        also = f"; {others} also declare{'' if plural else 's'} it" if others else ""
         caveat = _caveat(lead, credentials, assessment)
         summary = f"{opening}{f' ({names})' if names else ''}{also}{f'; {caveat}' if caveat else '.'}"
         if lead.strength == "weak":

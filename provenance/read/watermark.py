@@ -529,17 +529,22 @@ def _load(data: bytes, max_pixels: int | None) -> tuple[NDArray[np.uint8] | None
 def read(data: bytes, media_type: str, *, max_pixels: int | None = None) -> ReadResult:
     """Look for the SD v1 / SD 2 / SDXL ``dwtDct`` mark in an encoded image.
 
-    ``media_type`` is informative only: Pillow sniffs the format itself.
+    ``media_type`` is informative only (it names the format in messages):
+    Pillow sniffs the format itself.
     Returns one Evidence item per payload whose best score reaches its weak
     band, a RawField per payload in every case, and ReadIssue values instead
     of exceptions.
     """
-    del media_type  # the pixel decoder sniffs the format
+    from PIL import UnidentifiedImageError
+
     try:
         rgb, issue = _load(data, max_pixels)
         if issue is not None or rgb is None:
             return ReadResult(issues=(issue,) if issue is not None else ())
         scores = score_image(rgb)
+    except UnidentifiedImageError:
+        message = f"the pixels of this format ({media_type}) cannot be decoded by the image library in use"
+        return ReadResult(issues=(ReadIssue("unsupported", message, SOURCE),))
     except Exception as exc:
         return ReadResult(
             issues=(
