@@ -544,7 +544,7 @@ def read(data: bytes, media_type: str, *, max_pixels: int | None = None) -> Read
         scores = score_image(rgb)
     except UnidentifiedImageError:
         message = f"the pixels of this format ({media_type}) cannot be decoded by the image library in use"
-        return ReadResult(issues=(ReadIssue("unsupported", message, SOURCE),))
+        return ReadResult(issues=(ReadIssue("watermark-error", message, SOURCE),))
     except Exception as exc:
         return ReadResult(
             issues=(
