@@ -21,7 +21,6 @@ from provenance.read.c2pa_codes import FAMILIES, family
 from provenance.report import Report
 from tests.conftest import SAMPLES
 from tests.hostile import builders
-from tests.hostile.conftest import samples_module, signer  # noqa: F401  (fixtures)
 from tests.judge.expired import DST, expired_signed_jpeg
 
 
@@ -43,12 +42,12 @@ def fixture(shared_fixtures: Path, name: str) -> Report:
 
 
 @pytest.fixture(scope="module")
-def expired(samples_module: ModuleType) -> tuple[bytes, bytes]:  # noqa: F811
+def expired(samples_module: ModuleType) -> tuple[bytes, bytes]:
     return expired_signed_jpeg(samples_module)
 
 
 @pytest.fixture(scope="module")
-def anchored(signer: Any, tmp_path_factory: pytest.TempPathFactory) -> Options:  # noqa: F811
+def anchored(signer: Any, tmp_path_factory: pytest.TempPathFactory) -> Options:
     pem = tmp_path_factory.mktemp("anchors") / "test-root.pem"
     pem.write_bytes(signer.pki.root_pem)
     return make_options(trust_anchors=[pem])
@@ -111,7 +110,7 @@ def test_expired_certificate_panel_does_not_contradict_itself(expired: tuple[byt
     assert "Content unchanged since signing" in text
 
 
-def test_expired_capture_is_not_credible_but_not_tampered(samples_module: ModuleType) -> None:  # noqa: F811
+def test_expired_capture_is_not_credible_but_not_tampered(samples_module: ModuleType) -> None:
     data, _ = expired_signed_jpeg(samples_module, "digitalCapture")
     report = check_bytes(data, "expired-capture.jpg")
     assert report.verdict == "no-evidence" and report.credentials.state == "invalid"
@@ -137,7 +136,7 @@ def test_tampered_sample_keeps_the_strong_warning(schema_validator: Any) -> None
     assert "Failure content changed after signing" in text_of(report)
 
 
-def test_content_changed_ai_declaration_loses_confidence(signer: Any, samples_module: ModuleType) -> None:  # noqa: F811
+def test_content_changed_ai_declaration_loses_confidence(signer: Any, samples_module: ModuleType) -> None:
     signed = bytes(samples_module.c2pa_ai_created(signer))
     report = check_bytes(samples_module.tamper_jpeg(signed), "tampered-ai.jpg")
     assert report.credentials.state == "invalid" and report.verdict == "ai-generated"
@@ -220,7 +219,7 @@ def test_valid_not_trusted_names_the_active_signer() -> None:
 # --- the strongest evidence leads ---------------------------------------------------
 
 
-def test_trusted_credentials_lead_over_xmp(signer: Any, samples_module: ModuleType, anchored: Options) -> None:  # noqa: F811
+def test_trusted_credentials_lead_over_xmp(signer: Any, samples_module: ModuleType, anchored: Options) -> None:
     xmp = builders.xmp_fields({"Iptc4xmpExt:DigitalSourceType": DST + "trainedAlgorithmicMedia"})
     base = samples_module.encode(samples_module.picture(72, (96, 64)), "JPEG", quality=85)
     asset = base[:2] + builders.jpeg_segment(0xE1, builders.XMP_APP1 + xmp) + base[2:]
@@ -242,7 +241,7 @@ def test_trusted_credentials_lead_over_xmp(signer: Any, samples_module: ModuleTy
     assert top is not None and top.source == "c2pa"
 
 
-def test_trusted_sample_caveat(samples_module: ModuleType) -> None:  # noqa: F811
+def test_trusted_sample_caveat(samples_module: ModuleType) -> None:
     report = check(SAMPLES / "c2pa_ai_created.jpg", make_options(trust_anchors=[SAMPLES / "test-ca.pem"]))
     assert report.credentials.state == "trusted"
     assert "metadata can be stripped or forged" not in report.summary
@@ -268,7 +267,7 @@ def test_top_finding_is_never_an_info_finding(shared_fixtures: Path) -> None:
     assert csv_fields(only_info)[column] == ""
 
 
-def test_opt_out_alone_does_not_headline(signer: Any, samples_module: ModuleType) -> None:  # noqa: F811
+def test_opt_out_alone_does_not_headline(signer: Any, samples_module: ModuleType) -> None:
     manifest = {
         "claim_generator_info": [{"name": "Test camera app", "version": "1.0"}],
         "title": "opt-out.jpg",
@@ -346,3 +345,28 @@ def test_active_declaration_survives_an_ingredient_only_failure() -> None:
     assert (verdict.verdict, verdict.confidence) == ("ai-generated", "high")
     assert "invalid because of an ingredient: the active claim's signature verifies" in verdict.summary
     assert "no longer bound" not in verdict.summary
+
+
+def test_trusted_fingerprint_leads_over_a_declared_xmp(
+    signer: Any, samples_module: ModuleType, anchored: Options
+) -> None:
+    """A trusted manifest written by ChatGPT (a strong fingerprint) outranks an unsigned XMP declaration."""
+    xmp = builders.xmp_fields({"Iptc4xmpExt:DigitalSourceType": DST + "trainedAlgorithmicMedia"})
+    base = samples_module.encode(samples_module.picture(74, (96, 64)), "JPEG", quality=85)
+    asset = base[:2] + builders.jpeg_segment(0xE1, builders.XMP_APP1 + xmp) + base[2:]
+    manifest = {
+        "claim_generator_info": [{"name": "ChatGPT", "version": "0.0-test"}],
+        "title": "chatgpt.jpg",
+        "assertions": [
+            samples_module.actions({"action": "c2pa.created", "digitalSourceType": DST + "digitalCreation"})
+        ],
+    }
+    report = check_bytes(signer.sign(manifest, "image/jpeg", asset), "chatgpt.jpg", anchored)
+    assert report.credentials.state == "trusted" and report.verdict == "ai-generated"
+    assert report.summary.startswith("Content Credentials signed by provenance TEST signer, a signer on"), (
+        report.summary
+    )
+    assert "XMP metadata also declares it" in report.summary
+    assert "According to XMP" not in report.summary and "stripped or forged" not in report.summary
+    assert report.decisive == ("OPENAI-001",)
+    assert report.top_finding is not None and report.top_finding.rule == "OPENAI-001"
