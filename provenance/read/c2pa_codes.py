@@ -315,5 +315,8 @@ def hash_phrase(assessment: Assessment) -> str:
 
 
 def first_failures(items: Sequence[FailedIngredient]) -> str:
-    """``the credentials of ingredient 'A.jpg' (componentOf) failed: ...`` for the first failed ingredient(s)."""
-    return "; ".join(f"the credentials of ingredient {i.name} failed: {described(i.failures[0])}" for i in items[:2])
+    """``the credentials of ingredient 'A.jpg' (componentOf) failed validation, because ...``, first two."""
+    return "; ".join(
+        f"the credentials of ingredient {i.name} failed validation, because {described(i.failures[0])}"
+        for i in items[:2]
+    )

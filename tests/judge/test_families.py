@@ -189,7 +189,9 @@ def test_ingredient_failure_names_the_ingredient(shared_fixtures: Path, name: st
     out = report.to_dict()
     assert out["credentials"]["family"] == "ingredient"
     assert "The active Content Credentials verify and the content is unchanged since signing" in report.summary
-    assert f"the credentials of ingredient '{ingredient}' (componentOf) failed: {why}" in report.summary
+    assert (
+        f"the credentials of ingredient '{ingredient}' (componentOf) failed validation, because {why}" in report.summary
+    )
     assert "no longer bound" not in report.summary
 
 
