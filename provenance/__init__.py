@@ -14,16 +14,16 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = ["Options", "Report", "__version__", "check", "check_bytes", "make_options"]
+__all__ = ["MissingExtraError", "Options", "Report", "__version__", "check", "check_bytes", "make_options"]
 
 if TYPE_CHECKING:
-    from provenance.api import Options, check, check_bytes, make_options
+    from provenance.api import MissingExtraError, Options, check, check_bytes, make_options
     from provenance.report import Report
 
 
 def __getattr__(name: str) -> Any:
     # Lazy: ``import provenance`` stays cheap for the CLI's --version and help.
-    if name in ("check", "check_bytes", "Options", "make_options"):
+    if name in ("check", "check_bytes", "Options", "make_options", "MissingExtraError"):
         from provenance import api
 
         return getattr(api, name)

@@ -33,6 +33,39 @@ def _builtin_rules() -> RuleSet:
     return load_rules()
 
 
+class MissingExtraError(ImportError):
+    """A switch needs an optional extra that is not installed.
+
+    Raised before any file is read: a check that cannot run is never
+    reported as having run and found nothing.
+    """
+
+    def __init__(self, feature: str, extra: str, missing: list[str]) -> None:
+        self.extra = extra
+        self.missing = tuple(missing)
+        super().__init__(
+            f"{feature} needs the optional extra: pip install 'provenance[{extra}]' (missing: {', '.join(missing)})"
+        )
+
+
+#: What ``watermarks=True`` imports, by distribution name: the ``watermarks`` extra.
+_WATERMARK_MODULES = (("numpy", "numpy"), ("pywt", "PyWavelets"), ("cryptography", "cryptography"))
+
+
+def require_watermarks() -> None:
+    """Raise :class:`MissingExtraError` unless the watermark readers can run."""
+    import importlib
+
+    missing = []
+    for module, distribution in _WATERMARK_MODULES:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            missing.append(distribution)
+    if missing:
+        raise MissingExtraError("--watermarks", "watermarks", missing)
+
+
 @dataclass(frozen=True, slots=True)
 class Options:
     """How to check: trust anchors, rules, limits, and the watermark switch."""
@@ -64,7 +97,13 @@ def make_options(
     watermarks: bool = False,
     limits: Limits = DEFAULT_LIMITS,
 ) -> Options:
-    """Build :class:`Options` from user-facing settings (used by the CLI)."""
+    """Build :class:`Options` from user-facing settings (used by the CLI).
+
+    Raises :class:`MissingExtraError` when ``watermarks`` is asked for and
+    the ``watermarks`` extra is not installed.
+    """
+    if watermarks:
+        require_watermarks()
     lists: list[TrustList] = list(default_trust_lists()) if default_trust else []
     for pem in trust_anchors or []:
         lists.append(user_trust_list(Path(pem).read_text(encoding="utf-8"), Path(pem).name))
@@ -78,8 +117,14 @@ def make_options(
 
 
 def check_bytes(data: bytes, name: str = "-", options: Options | None = None) -> Report:
-    """Check one image held in memory; ``name`` is used for the report and extension checks."""
-    return _check_bytes(data, name, options or Options(), None)
+    """Check one image held in memory; ``name`` is used for the report and extension checks.
+
+    Raises :class:`MissingExtraError` for ``Options(watermarks=True)`` without the extra.
+    """
+    options = options or Options()
+    if options.watermarks:
+        require_watermarks()
+    return _check_bytes(data, name, options, None)
 
 
 def _check_bytes(data: bytes, name: str, options: Options, mtime: float | None) -> Report:
@@ -88,7 +133,8 @@ def _check_bytes(data: bytes, name: str, options: Options, mtime: float | None) 
     try:
         extracted = _bounded(read(data, name, ReadOptions(options.trust, options.limits, options.watermarks)))
         findings = match(extracted.evidence, rules)
-        verdict = judge(findings, extracted.credentials, extracted.fatal, "watermark" in extracted.readers)
+        failed = [i for i in extracted.issues if i.kind == "reader-failed"]
+        verdict = judge(findings, extracted.credentials, extracted.fatal, "watermark" in extracted.readers, failed)
     except Exception as exc:  # a reader or rule bug must not stop a batch
         return _error(name, "internal-error", f"{type(exc).__name__}: {exc}", len(data), digest, rules)
     return Report(
@@ -176,8 +222,11 @@ def check(path: str | os.PathLike[str], options: Options | None = None) -> Repor
 
     A symbolic link named here is followed (the caller chose the path); the
     file read is the one ``stat`` saw, or the result is an error.
+    Raises :class:`MissingExtraError` for ``Options(watermarks=True)`` without the extra.
     """
     options = options or Options()
+    if options.watermarks:
+        require_watermarks()
     rules = options.rules or _builtin_rules()
     name = os.fspath(path)
     try:
@@ -202,6 +251,8 @@ def check_found(name: str, found: Found, options: Options | None = None) -> Repo
     ``changed-during-scan``, unread.
     """
     options = options or Options()
+    if options.watermarks:
+        require_watermarks()
     rules = options.rules or _builtin_rules()
     try:
         fd = open_found(found)

@@ -96,7 +96,7 @@ def build_options(
     watermarks: bool,
     timeout: float | None,
 ) -> tuple[Any, dict[str, Any]]:
-    from provenance.api import make_options
+    from provenance.api import MissingExtraError, make_options
     from provenance.match import RuleError
 
     conf = load_config(config)
@@ -125,6 +125,8 @@ def build_options(
         )
     except RuleError as exc:
         raise _fail(f"bad rule file: {exc}") from None
+    except MissingExtraError as exc:  # before any file is read, as serve does for its extra
+        raise _fail(str(exc)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise _fail(str(exc)) from None
     return options, conf

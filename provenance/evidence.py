@@ -108,14 +108,17 @@ class StatusCode:
     meaning: str
     explanation: str = ""
     url: str = ""
+    #: For a failure: what kind of failure it is (see ``c2pa_codes.FAMILIES``).
+    family: str | None = None
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> dict[str, str | None]:
         return {
             "code": self.code,
             "kind": self.kind,
             "meaning": self.meaning,
             "explanation": self.explanation,
             "url": self.url,
+            "family": self.family,
         }
 
 
@@ -174,10 +177,14 @@ class Manifest:
     actions: tuple[Action, ...] = ()
     ingredients: tuple[Ingredient, ...] = ()
     assertions: tuple[str, ...] = ()
+    #: Whether this manifest's own signer chains to a trust list in use:
+    #: ``trusted``, ``untrusted`` or ``unknown`` (the library did not say).
+    trust: str = "unknown"
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "label": self.label,
+            "trust": self.trust,
             "scope": self.scope,
             "title": self.title,
             "claim_generator": self.claim_generator,

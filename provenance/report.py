@@ -12,7 +12,8 @@ from typing import Any
 
 from provenance.evidence import Credentials, RawField, ReadIssue
 from provenance.judge import FLAGGED
-from provenance.match import Finding
+from provenance.match import STRENGTHS, Finding
+from provenance.read.c2pa_codes import assess, trust_note
 
 SCHEMA_VERSION = 1
 
@@ -75,13 +76,30 @@ class Report:
 
     @property
     def top_finding(self) -> Finding | None:
-        for finding in self.findings:
-            if finding.rule in self.decisive:
-                return finding
-        return self.findings[0] if self.findings else None
+        """The decisive finding from the strongest source; never an ``info`` one.
+
+        Signed credentials that verify outrank unsigned metadata, which outranks
+        credentials that fail; a file with no decisive finding gets its strongest
+        telling one, or none.
+        """
+
+        def rank(f: Finding) -> tuple[int, int]:
+            strength = STRENGTHS.index(f.strength) if f.strength in STRENGTHS else len(STRENGTHS)
+            if f.source != "c2pa":
+                return strength, 1
+            return strength, 0 if self.credentials.state in ("trusted", "valid") else 2
+
+        telling = [f for f in self.findings if f.indicates != "info"]
+        decisive = [f for f in telling if f.rule in self.decisive]
+        chosen = decisive or telling
+        return min(chosen, key=rank) if chosen else None
 
     def _credentials_dict(self) -> dict[str, Any]:
         data = self.credentials.to_dict()
+        assessment = assess(self.credentials)
+        data["family"] = assessment.family if self.credentials.state in ("invalid", "valid", "trusted") else None
+        data["content_unchanged"] = assessment.content_unchanged
+        data["trust_note"] = trust_note(self.credentials, assessment)
         for manifest in data["manifests"]:
             manifest["ai_declarations"] = self._declarations(manifest["label"])
             for ingredient in manifest["ingredients"]:

@@ -6,7 +6,10 @@ Readers are listed explicitly in :data:`READERS`; each returns values
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 from provenance.evidence import Credentials, Evidence, RawField, ReadIssue, ReadResult
 from provenance.limits import DEFAULT_LIMITS, Limits
@@ -86,14 +89,40 @@ def read(data: bytes, name: str, options: ReadOptions) -> Extracted:
         )
     results: list[ReadResult] = [container.to_result(layout, name)]
     # The metadata readers all look at every file: the structure walk has
-    # already told them whether their blocks are present.
-    ran = ["container", "xmp", "exif", "text", "c2pa"]
-    if layout.xmp:
-        results.append(xmp.read(layout.xmp, limits))
-    if layout.exif:
-        results.append(exif.read(layout.exif, limits))
-    if layout.texts or layout.comments:
-        results.append(text.read(layout, limits))
+    # already told them whether their blocks are present. A reader that could
+    # not finish is left out of ``readers`` and named in a ``reader-failed`` issue.
+    ran: list[str] = []
+    failed: list[ReadIssue] = []
+
+    def run(reader: str, call: Callable[[], ReadResult], needs_output: bool = False) -> ReadResult | None:
+        try:
+            result = call()
+        except Exception as exc:  # a reader bug or a library failure: this reader only
+            result = ReadResult(issues=(ReadIssue("reader-error", f"{type(exc).__name__}: {exc}", reader),))
+        results.append(result)
+        why = _failure(reader, result, needs_output)
+        if why is None:
+            ran.append(reader)
+            return result
+        failed.append(why)
+        return None
+
+    walk_failure = _walk_failure(layout)
+    if walk_failure is None:
+        ran.append("container")
+    else:
+        failed.append(_failed("container", walk_failure))
+    xmp_skipped = [i for i in layout.issues if i.source == "xmp"]
+    if xmp_skipped:  # a packet the walk left out (over a limit)
+        failed.append(_failed("xmp", xmp_skipped[0].message))
+    run("xmp", lambda: xmp.read(layout.xmp, limits) if layout.xmp else ReadResult())
+    run("exif", lambda: exif.read(layout.exif, limits) if layout.exif else ReadResult())
+    text_skipped = [
+        i for i in layout.issues if i.source == "png-text" or (i.source == "container" and i.kind == "limit-exceeded")
+    ]
+    if text_skipped:  # a chunk or comment the walk could not read or left out
+        failed.append(_failed("text", text_skipped[0].message))
+    run("text", lambda: text.read(layout, limits) if layout.texts or layout.comments else ReadResult())
     credentials = Credentials()
     remote_hint = next(
         (ev.value for r in results for ev in r.evidence if ev.source == "xmp" and ev.field == "dcterms:provenance"),
@@ -109,29 +138,100 @@ def read(data: bytes, name: str, options: ReadOptions) -> Extracted:
                 issues=tuple(layout.issues),
                 fatal=ReadIssue("limit-exceeded", too_big, "c2pa"),
             )
-        credentials, c2pa_result = c2pa.read(data, media_type, options.trust, limits, remote_hint)
-        results.append(c2pa_result)
+        found: list[Credentials] = []
+
+        def c2pa_read() -> ReadResult:
+            creds, result = c2pa.read(data, media_type, options.trust, limits, remote_hint)
+            found.append(creds)
+            return result
+
+        run("c2pa", c2pa_read)
+        if found:
+            credentials = found[0]
+        else:
+            credentials = Credentials(state="none", error=f"not checked: {failed[-1].message}")
+    else:
+        ran.append("c2pa")
     if options.watermarks:
         from provenance.read import watermark
 
-        # A pixel reader that did not finish (over the pixel limit, a decoder
-        # error) says so in an issue and is not listed as having run.
-        result, completed = watermark.read_checked(data, media_type, max_pixels=limits.max_decode_pixels)
-        results.append(result)
-        if completed:
-            ran.append("watermark")
+        pixel_readers: list[tuple[str, Any]] = [("watermark", watermark)]
         if media_type in _LOSSLESS:
             from provenance.read import stealth
 
-            result, completed = stealth.read_checked(data, media_type, max_pixels=limits.max_decode_pixels)
-            results.append(result)
-            if completed:
-                ran.append("stealth")
+            pixel_readers.append(("stealth", stealth))
+        for reader, module in pixel_readers:
+            # Over the pixel limit or undecodable, a pixel reader says so in an
+            # issue and reports that it did not finish.
+            completed: list[bool] = []
+
+            def pixels(module: Any = module, completed: list[bool] = completed) -> ReadResult:
+                result, done = module.read_checked(data, media_type, max_pixels=limits.max_decode_pixels)
+                completed.append(bool(done))
+                return cast(ReadResult, result)
+
+            run(reader, pixels, True)
+            if completed and not completed[0] and all(issue.source != reader for issue in failed):
+                failed.append(_failed(reader, "the pixels were not decoded"))
+    gone = {issue.source for issue in failed}
+    ran = sorted((r for r in set(ran) if r not in gone), key=READERS.index)
     return Extracted(
         media_type=media_type,
         evidence=tuple(ev for r in results for ev in r.evidence),
-        issues=tuple(i for r in results for i in r.issues),
+        issues=tuple(i for r in results for i in r.issues) + tuple(failed),
         raw=tuple(f for r in results for f in r.raw),
         credentials=credentials,
         readers=tuple(ran),
     )
+
+
+#: How each reader is named in a sentence.
+CHECK_NAMES = {
+    "container": "file-structure",
+    "xmp": "XMP",
+    "exif": "EXIF",
+    "text": "PNG text and JPEG comment",
+    "c2pa": "Content Credentials",
+    "watermark": "invisible-watermark",
+    "stealth": "stealth-metadata",
+}
+
+#: Issues after which a reader has still done its work (it reports them itself).
+_COMPLETED_WITH = frozenset({"c2pa-invalid-manifest"})
+
+
+_OWN_PREFIX = re.compile(r"^\w+ check (?:failed|skipped): ")
+
+
+def _failed(reader: str, reason: str, kind: str = "") -> ReadIssue:
+    verb = "could not run" if kind == "too-small" else "failed"
+    reason = _OWN_PREFIX.sub("", reason)
+    return ReadIssue("reader-failed", f"the {CHECK_NAMES[reader]} check {verb} on this file: {reason}", reader)
+
+
+def _failure(reader: str, result: ReadResult, needs_output: bool) -> ReadIssue | None:
+    """Why ``reader`` did not complete on this file, or None.
+
+    The pixel readers report a raw field (or evidence) whenever they finish;
+    an issue without either means they stopped. The metadata readers finish
+    with partial results: any issue of theirs means a block went unread.
+    """
+    issues = [i for i in result.issues if i.kind not in _COMPLETED_WITH]
+    if not issues:
+        return None
+    if needs_output and (result.raw or result.evidence):
+        return None
+    if reader == "c2pa" and all(i.kind not in ("c2pa-error", "c2pa-unsupported", "reader-error") for i in issues):
+        return None
+    return _failed(reader, issues[0].message, issues[0].kind)
+
+
+def _walk_failure(layout: container.Layout) -> str | None:
+    """Why the structure walk stopped before the end of the file, or None."""
+    for issue in layout.issues:
+        if issue.source != "container":
+            continue
+        # A JPEG walk that skips stray bytes goes on; every other problem stops it.
+        if issue.kind == "truncated" or (issue.kind == "malformed" and "stray bytes" not in issue.message):
+            return f"{issue.message}; metadata after that point was not read"
+    return None

@@ -16,7 +16,7 @@ import os
 import re
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
@@ -34,7 +34,7 @@ from provenance.evidence import (
     StatusCode,
 )
 from provenance.limits import Limits
-from provenance.read.c2pa_codes import TOLERATED, meaning
+from provenance.read.c2pa_codes import TOLERATED, family, meaning
 
 SOURCE = "c2pa"
 
@@ -441,7 +441,10 @@ def _codes(entries: Any, kind: str) -> Iterator[StatusCode]:
         if isinstance(entry, dict) and isinstance(entry.get("code"), str):
             code = entry["code"]
             explanation = str(entry.get("explanation") or "")
-            yield StatusCode(code, kind, meaning(code, explanation), explanation, str(entry.get("url") or ""))
+            url = str(entry.get("url") or "")
+            yield StatusCode(
+                code, kind, meaning(code, explanation), explanation, url, family(code) if kind == "failure" else None
+            )
 
 
 def _group(results: Any) -> list[StatusCode]:
@@ -528,8 +531,47 @@ def _ingredient_failures(
     label = ingredient.get("label")
     if isinstance(label, str):
         for status in deltas.get(f"/{parent}/c2pa.assertions/{label}", []):
-            found.setdefault(status.code, status)
+            if status.kind == "failure":
+                found.setdefault(status.code, status)
     return list(found.values())
+
+
+def _signer_trust(codes: list[StatusCode]) -> str:
+    """``trusted``/``untrusted`` as the library judged one manifest's signer, else ``unknown``."""
+    found = {c.code for c in codes}
+    if "signingCredential.untrusted" in found:
+        return "untrusted"
+    if "signingCredential.trusted" in found:
+        return "trusted"
+    return "unknown"
+
+
+def _ingredient_codes(ingredient: dict[str, Any], deltas: dict[str, list[StatusCode]], parent: str) -> list[StatusCode]:
+    """Every status code the library gave an ingredient's own manifest, of any kind."""
+    codes = list(_codes(ingredient.get("validation_status"), "failure"))
+    results = ingredient.get("validation_results")
+    active = results.get("activeManifest") if isinstance(results, dict) else None
+    codes += _group(active)
+    label = ingredient.get("label")
+    if isinstance(label, str):
+        codes += deltas.get(f"/{parent}/c2pa.assertions/{label}", [])
+    return codes
+
+
+def _expired_meaning(validation: list[StatusCode]) -> list[StatusCode]:
+    """Word ``signingCredential.expired`` by what the library could check it against.
+
+    Without a trusted time-stamp the library checks the certificate against the
+    present time: it has expired since, and nothing proves it signed in time.
+    """
+    stamped = any(v.code in ("timeStamp.validated", "timeStamp.trusted") and v.kind == "success" for v in validation)
+    if stamped:
+        return validation
+    words = (
+        "the signing certificate has expired, and no trusted time-stamp proves that it signed while the "
+        "certificate was still valid"
+    )
+    return [replace(v, meaning=words) if v.code == "signingCredential.expired" else v for v in validation]
 
 
 # Codes that some library versions list in an ingredient's plain
@@ -611,17 +653,16 @@ def _build(
     validation = _group(results.get("activeManifest"))
     if not validation and isinstance(store.get("validation_status"), list):
         validation = list(_codes(store["validation_status"], "failure"))
+    validation = _expired_meaning(validation)
+    trust: dict[str, str] = {}
+    if isinstance(active_label, str):
+        trust[active_label] = _signer_trust(validation)
     deltas: dict[str, list[StatusCode]] = {}
     for delta in results.get("ingredientDeltas") or []:
         if isinstance(delta, dict):
             uri = str(delta.get("ingredientAssertionURI", ""))
             key = uri.split("self#jumbf=/c2pa", 1)[-1]
-            failures = (
-                delta.get("validationDeltas", {}).get("failure")
-                if isinstance(delta.get("validationDeltas"), dict)
-                else None
-            )
-            deltas[key] = list(_codes(failures, "failure"))
+            deltas[key] = _group(delta.get("validationDeltas"))
     scopes = _scopes(store)
     evidence: list[Evidence] = []
     raw: list[RawField] = []
@@ -698,6 +739,8 @@ def _build(
                 continue
             child = ingredient.get("active_manifest") if isinstance(ingredient.get("active_manifest"), str) else None
             failures = _ingredient_failures(ingredient, deltas, label)
+            if child is not None and child not in trust:
+                trust[child] = _signer_trust(_ingredient_codes(ingredient, deltas, label))
             hard = [f for f in failures if f.code not in TOLERATED]
             ingredients.append(
                 Ingredient(
@@ -723,6 +766,7 @@ def _build(
                 assertions=tuple(labels),
             )
         )
+    manifests = [replace(m, trust=trust.get(m.label, "unknown")) for m in manifests]
     failures = [v for v in validation if v.kind == "failure"]
     state = _state(library_state, failures)
     credentials = Credentials(

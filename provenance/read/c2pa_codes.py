@@ -1,10 +1,30 @@
-"""Plain-language meanings of C2PA validation status codes.
+"""Plain-language meanings of C2PA validation status codes, and their families.
 
 Codes come from the C2PA specification as the reference library emits them.
 A code missing here is shown with the library's own explanation.
+
+A failure says one of five different things about a file, and the report
+words each differently (see :func:`family` and :func:`assess`):
+
+* ``content-changed``: the bytes the signature binds (pixels, boxes) changed
+  after signing; what the manifest declares is no longer bound to this file.
+* ``claim-altered``: the manifest itself was changed after signing (a signed
+  statement no longer matches its hash, the signature does not match the
+  claim); the image bytes may be intact, the statements are not.
+* ``malformed``: the manifest cannot be parsed or validated at all.
+* ``credential``: the signing certificate cannot be relied on (expired,
+  revoked, unfit for signing, signed outside its validity); the content
+  and the statements may be exactly as signed.
+* ``ingredient``: only an ingredient's own credentials failed; the active
+  claim itself may be sound.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from provenance.evidence import Credentials, Ingredient, Manifest, StatusCode
 
 #: Failure codes that leave a manifest ``Valid`` (the signer is merely
 #: unknown to us, or an attached identity could not be checked).
@@ -48,7 +68,7 @@ MEANINGS: dict[str, str] = {
     "assertion.hashedURI.match": "a statement in the manifest is exactly as signed",
     "assertion.hashedURI.mismatch": "a statement in the manifest was changed after signing",
     "assertion.dataHash.match": "the image bytes are unchanged since signing",
-    "assertion.dataHash.mismatch": "the pixels (or other bound bytes) changed after signing",
+    "assertion.dataHash.mismatch": "the pixels or other bound bytes changed after signing",
     "assertion.dataHash.malformed": "the record binding the manifest to the image bytes is damaged",
     "assertion.dataHash.additionalExclusions": "the signed hash leaves out extra byte ranges; unusual",
     "assertion.bmffHash.match": "the file content is unchanged since signing",
@@ -114,3 +134,189 @@ def meaning(code: str, explanation: str = "") -> str:
         if code.startswith(prefix):
             return f"{text} ({explanation or code})"
     return explanation or code
+
+
+#: Failure families, worst first: the first one present leads the summary.
+FAMILIES = ("content-changed", "claim-altered", "malformed", "credential", "ingredient")
+
+_CONTENT_CHANGED = frozenset(
+    {
+        "assertion.dataHash.mismatch",
+        "assertion.bmffHash.mismatch",
+        "assertion.boxesHash.mismatch",
+        "assertion.boxesHash.unknownBox",
+        "assertion.collectionHash.mismatch",
+    }
+)
+_CLAIM_ALTERED = frozenset(
+    {
+        "claimSignature.mismatch",
+        "assertion.hashedURI.mismatch",
+        "hashedURI.mismatch",
+        "assertion.missing",
+        "assertion.undeclared",
+        "timeStamp.mismatch",
+    }
+)
+_CREDENTIAL = frozenset(
+    {
+        "claimSignature.outsideValidity",
+        "timeStamp.outsideValidity",
+        "timeStamp.untrusted",
+        "algorithm.deprecated",
+    }
+)
+#: Success codes that show the bound content is exactly as signed.
+HASH_MATCHES = (
+    "assertion.dataHash.match",
+    "assertion.bmffHash.match",
+    "assertion.boxesHash.match",
+    "assertion.collectionHash.match",
+)
+
+
+def family(code: str) -> str:
+    """The family of a failure code (see the module docstring)."""
+    if code in _CONTENT_CHANGED:
+        return "content-changed"
+    if code in _CLAIM_ALTERED:
+        return "claim-altered"
+    if code in _CREDENTIAL or code.startswith("signingCredential."):
+        return "credential"
+    if code.startswith("ingredient."):
+        return "ingredient"
+    return "malformed"
+
+
+def statement(url: str) -> str | None:
+    """The assertion a status URL points at (``c2pa.ingredient__1``), if any."""
+    marker = "/c2pa.assertions/"
+    return url.split(marker, 1)[1] or None if marker in url else None
+
+
+def described(status: StatusCode) -> str:
+    """The meaning of a failure, naming the statement it concerns."""
+    where = statement(status.url)
+    return f"{status.meaning}: {where}" if where and "hashedURI" in status.code else status.meaning
+
+
+@dataclass(frozen=True, slots=True)
+class FailedIngredient:
+    """An ingredient whose own credentials failed, with the manifest that lists it."""
+
+    parent: Manifest
+    ingredient: Ingredient
+    failures: tuple[StatusCode, ...]
+
+    @property
+    def name(self) -> str:
+        return f"'{self.ingredient.title}' ({self.ingredient.relationship})"
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """What the validation result of a manifest store says, by family.
+
+    ``family`` leads (the worst family among the active manifest's hard
+    failures, or ``ingredient`` when only ingredients failed); ``failures``
+    are the active manifest's hard failures of that family; ``content_unchanged``
+    is True when a content hash matched and none failed, False when one failed,
+    None when the library reported neither.
+    """
+
+    family: str | None
+    failures: tuple[StatusCode, ...]
+    content_unchanged: bool | None
+    hash_codes: tuple[str, ...]
+    ingredients: tuple[FailedIngredient, ...]
+    untrusted: tuple[Manifest, ...]
+    signature_ok: bool = False  # the library reported claimSignature.validated for the active claim
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(dict.fromkeys(described(f) for f in self.failures[:2]))
+
+
+def _hard(codes: Iterable[StatusCode]) -> list[StatusCode]:
+    return [c for c in codes if c.kind == "failure" and c.code not in TOLERATED]
+
+
+def assess(credentials: Credentials) -> Assessment:
+    """Classify the validation result of ``credentials`` (see :class:`Assessment`)."""
+    validation = credentials.validation
+    hard = _hard(validation)
+    matched = tuple(dict.fromkeys(v.code for v in validation if v.kind == "success" and v.code in HASH_MATCHES))
+    signed = any(v.kind == "success" and v.code == "claimSignature.validated" for v in validation)
+    if any(family(f.code) == "content-changed" for f in hard):
+        unchanged: bool | None = False
+    else:
+        # A hash that matches proves nothing unless the claim holding it is as signed.
+        unchanged = True if matched and signed else None
+    failed: list[FailedIngredient] = []
+    for manifest in credentials.manifests:
+        for ingredient in manifest.ingredients:
+            bad = _hard(ingredient.failures)
+            if ingredient.validation == "invalid" and bad:
+                failed.append(FailedIngredient(manifest, ingredient, tuple(bad)))
+    lead: str | None = None
+    chosen: tuple[StatusCode, ...] = ()
+    present = [family(f.code) for f in hard]
+    for name in FAMILIES:
+        if name in present:
+            lead = name
+            chosen = tuple(f for f in hard if family(f.code) == name)
+            break
+    if lead is None and credentials.state == "invalid":
+        lead = "ingredient" if failed else "malformed"  # a manifest the library rejected outright
+    elif lead is None and failed:
+        lead = "ingredient"
+    untrusted = tuple(m for m in credentials.manifests if m.trust == "untrusted")
+    return Assessment(lead, chosen, unchanged, matched, tuple(failed), untrusted, signed)
+
+
+def trust_note(credentials: Credentials, assessment: Assessment | None = None) -> str | None:
+    """Why credentials are ``valid`` rather than ``trusted``: which signer, which manifest."""
+    if credentials.state != "valid":
+        return None
+    assessment = assessment or assess(credentials)
+    active = credentials.active
+    titles = {i.manifest: i.title for m in credentials.manifests for i in m.ingredients if i.manifest}
+    others = [m for m in assessment.untrusted if active is None or m.label != active.label]
+    if active is not None and active.trust == "untrusted":
+        text = f"the active manifest's signer, {active.signer or 'unnamed'}, is on no trust list in use"
+        if others:
+            text += (
+                f"; nor are the signers of {len(others)} ingredient manifests"
+                if len(others) > 1
+                else "; nor is the signer of an ingredient manifest"
+            )
+        return text
+    if others:
+        first = others[0]
+        title = titles.get(first.label) or first.title or first.label
+        lead = (
+            f"the active manifest's signer, {active.signer or 'unnamed'}, is on a trust list, but"
+            if active is not None and active.trust == "trusted"
+            else "the active signer was not matched to a trust list, and"
+        )
+        more = f" (and {len(others) - 1} more)" if len(others) > 1 else ""
+        return (
+            f"{lead} the manifest of ingredient '{title}' is signed by {first.signer or 'an unnamed signer'}, "
+            f"on no trust list in use{more}"
+        )
+    return "no signer in the chain was matched to a trust list in use"
+
+
+def hash_phrase(assessment: Assessment) -> str:
+    """``the image bytes are unchanged since signing (assertion.dataHash.match)``, or empty."""
+    if not assessment.content_unchanged:
+        return ""
+    return f"the content is unchanged since signing ({', '.join(assessment.hash_codes)})"
+
+
+def first_failures(items: Sequence[FailedIngredient]) -> str:
+    """``the credentials of ingredient 'A.jpg' (componentOf) failed validation, because ...``, first two."""
+    return "; ".join(
+        f"the credentials of ingredient {i.name} failed validation, because {described(i.failures[0])}"
+        for i in items[:2]
+    )

@@ -534,20 +534,25 @@ def read(data: bytes, media_type: str, *, max_pixels: int | None = None) -> Read
 def read_checked(data: bytes, media_type: str, *, max_pixels: int | None = None) -> tuple[ReadResult, bool]:
     """Look for the SD v1 / SD 2 / SDXL ``dwtDct`` mark in an encoded image.
 
-    ``media_type`` is informative only: Pillow sniffs the format itself.
+    ``media_type`` is informative only (it names the format in messages):
+    Pillow sniffs the format itself.
     Returns one Evidence item per payload whose best score reaches its weak
     band, a RawField per payload in every case, and ReadIssue values instead
     of exceptions; and whether the check was made: ``False`` when the pixels
     were not decoded (over the pixel limit, undecodable), which the issue
     says. A picture too small to hold the mark counts as checked.
     """
-    del media_type  # the pixel decoder sniffs the format
+    from PIL import UnidentifiedImageError
+
     try:
         rgb, issue = _load(data, max_pixels)
         if issue is not None or rgb is None:
             checked = issue is not None and issue.kind == "too-small"
             return ReadResult(issues=(issue,) if issue is not None else ()), checked
         scores = score_image(rgb)
+    except UnidentifiedImageError:
+        message = f"the pixels of this format ({media_type}) cannot be decoded by the image library in use"
+        return ReadResult(issues=(ReadIssue("watermark-error", message, SOURCE),)), False
     except Exception as exc:
         return ReadResult(
             issues=(

@@ -9,6 +9,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from provenance.evidence import Credentials, Manifest
+from provenance.read.c2pa_codes import assess, trust_note
 from provenance.report import Report
 
 VERDICT_STYLE = {
@@ -55,20 +56,47 @@ def plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-def _credentials_table(credentials: Credentials) -> Table:
+#: How each failure family reads in the panel (the summary says it in full).
+FAMILY_WORDS = {
+    "content-changed": "content changed after signing",
+    "claim-altered": "the manifest was altered after signing",
+    "malformed": "the manifest is malformed",
+    "credential": "the signing certificate cannot be relied on",
+    "ingredient": "an ingredient's credentials failed",
+}
+
+
+def _signed(credentials: Credentials, active: Manifest) -> str:
+    """The Signed row: a time only when a time-stamp vouches for it."""
+    stamped = any(v.code == "timeStamp.validated" and v.kind == "success" for v in credentials.validation)
+    if active.signing_time:
+        return f"{active.signing_time} ({'trusted time-stamp' if stamped else 'time-stamp'})"
+    return "no time-stamp: when it was signed is not proven"
+
+
+def _credentials_table(credentials: Credentials, checked: bool = True) -> Table:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold")
     table.add_column()
     state = credentials.state
-    table.add_row("Content Credentials", _t(state, STATE_STYLE.get(state, "")))
+    shown = state if checked else "not checked (the check failed)" if state == "none" else f"{state} (the check failed)"
+    table.add_row("Content Credentials", _t(shown, STATE_STYLE.get(state, "") if checked else "yellow"))
+    assessment = assess(credentials)
+    if state == "invalid" and assessment.family:
+        table.add_row("Failure", _t(FAMILY_WORDS.get(assessment.family, assessment.family), "red"))
+    if state in ("invalid", "valid", "trusted") and assessment.content_unchanged:
+        table.add_row("Content", _t("unchanged since signing ({})".format(", ".join(assessment.hash_codes))))
     active = credentials.active
     if active:
         table.add_row("Signer", _t(active.signer or "unknown"))
         table.add_row("Issuer", _t(active.issuer or "unknown"))
-        table.add_row("Signed", _t(active.signing_time or "no trusted time"))
+        table.add_row("Signed", _t(_signed(credentials, active)))
         table.add_row("Claim generator", _t(active.claim_generator or "unknown"))
     if credentials.trust_list:
         table.add_row("Trust list", _t(credentials.trust_list))
+    why_not = trust_note(credentials, assessment)
+    if why_not:
+        table.add_row("Not trusted", _t(why_not, "yellow"))
     if credentials.remote_url:
         table.add_row("Remote manifest", _t(f"{credentials.remote_url} (not fetched)"))
     if credentials.error:
@@ -186,12 +214,15 @@ def render(report: Report, console: Console, verbose: bool = False) -> None:
             parts.append(_t(message, "red"))
         issues = tuple(i for i in issues if i.message not in message and i.message not in report.summary)
     else:
-        parts.append(_credentials_table(report.credentials))
+        checked = not any(i.kind == "reader-failed" and i.source == "c2pa" for i in report.issues)
+        parts.append(_credentials_table(report.credentials, checked))
         if report.findings:
             parts.append(_findings_table(report))
         else:
             parts.append(Text("No findings.", style="dim"))
     for issue in issues:
+        if issue.kind == "reader-failed":
+            continue  # the summary says it
         parts.append(_t(f"note ({issue.kind}, {issue.source}): {issue.message}", "yellow"))
     if verbose:
         if report.credentials.manifests:

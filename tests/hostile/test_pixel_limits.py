@@ -65,7 +65,8 @@ def test_the_pixel_limit_is_configurable(fmt: str) -> None:
     small = Limits(max_decode_pixels=600 * 600 - 1)
     over = check_bytes(data, "x", make_options(watermarks=True, limits=small))
     assert "watermark" not in over.readers and "stealth" not in over.readers
-    assert {i.kind for i in over.issues if i.source == "watermark"} == {"limit-exceeded"}
+    assert {i.kind for i in over.issues if i.source == "watermark"} == {"limit-exceeded", "reader-failed"}
+    assert "The invisible-watermark check failed on this file: image too large to decode" in over.summary
     under = check_bytes(data, "x", make_options(watermarks=True, limits=Limits(max_decode_pixels=600 * 600)))
     assert "watermark" in under.readers and "stealth" in under.readers
     assert not [i for i in under.issues if i.source == "watermark"]
