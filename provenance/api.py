@@ -25,6 +25,7 @@ from provenance.match import RuleSet, load_rules, match
 from provenance.read import Extracted, ReadOptions, read
 from provenance.read.c2pa import TrustList, TrustSettings, default_trust_lists, user_trust_list
 from provenance.report import Report, ReportError
+from provenance.unicode import valid_text
 
 
 @lru_cache(maxsize=1)
@@ -157,6 +158,7 @@ def _bounded(extracted: Extracted) -> Extracted:
 
 
 def _error(name: str, kind: str, message: str, size: int | None, digest: str | None, rules: RuleSet) -> Report:
+    message = valid_text(message)  # an exception's text may quote what it choked on
     return Report(
         path=name,
         verdict="error",

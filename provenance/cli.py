@@ -59,7 +59,9 @@ def _root(
 
 
 def _fail(message: str) -> typer.Exit:
-    typer.echo(f"provenance: error: {message}", err=True)
+    from provenance.render.safe import visible
+
+    typer.echo(f"provenance: error: {visible(message)}", err=True)
     return typer.Exit(exitcodes.ERROR)
 
 
@@ -218,10 +220,15 @@ def _output(out: Path | None) -> Any:
     """A context manager giving the stream to write to: ``--out`` or standard output."""
     import contextlib
 
+    # Renderers for people escape what a file says (provenance.render.safe); a
+    # terminal that cannot show some character gets an escape for it, not an error.
     if out is None or str(out) == "-":
+        reconfigure = getattr(sys.stdout, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
         return contextlib.nullcontext(sys.stdout)
     try:
-        return open(out, "w", encoding="utf-8", newline="\n")
+        return open(out, "w", encoding="utf-8", errors="backslashreplace", newline="\n")
     except OSError as exc:
         raise _fail(f"cannot write {out}: {exc.strerror or exc}") from None
 
@@ -274,7 +281,10 @@ def check(
             console = Console(file=sink) if sink is not sys.stdout else Console()
             for report in stream:
                 reports.append(report)
-                render(report, console, verbose)
+                try:
+                    render(report, console, verbose)
+                except Exception as exc:  # one report that cannot be shown must not cost the others
+                    _unshown(report, exc, console)
         elif fmt is Format.jsonl:
             for report in stream:
                 reports.append(report)
@@ -288,6 +298,18 @@ def check(
             json.dump([r.to_dict(verbose) for r in reports], sink, indent=2)
             sink.write("\n")
     raise typer.Exit(exit_code(reports))
+
+
+def _unshown(report: Any, exc: Exception, console: Any) -> None:
+    from rich.text import Text
+
+    from provenance.render.safe import visible_line
+
+    line = (
+        f"{report.path}: verdict {report.verdict}, but its report could not be shown "
+        f"({type(exc).__name__}: {exc}); --format json has it in full"
+    )
+    console.print(Text(visible_line(line), style="red"))
 
 
 @app.command("rules")
@@ -522,7 +544,9 @@ def main() -> None:
             typer.echo("provenance: interrupted", err=True)
             sys.exit(130)
         else:
-            typer.echo(f"provenance: internal error: {type(exc).__name__}: {exc}", err=True)
+            from provenance.render.safe import visible_line
+
+            typer.echo(f"provenance: internal error: {type(exc).__name__}: {visible_line(str(exc))}", err=True)
         sys.exit(exitcodes.ERROR)
     gc.freeze()  # skip the collector's work at interpreter exit
     sys.exit(code if isinstance(code, int) else exitcodes.OK)

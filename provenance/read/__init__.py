@@ -12,6 +12,7 @@ from provenance.evidence import Credentials, Evidence, RawField, ReadIssue, Read
 from provenance.limits import DEFAULT_LIMITS, Limits
 from provenance.read import container, exif, text, xmp
 from provenance.read.c2pa import TrustSettings, default_trust_lists
+from provenance.unicode import valid
 
 #: Every reader, by the name the report lists under ``readers``.
 READERS = ("container", "xmp", "exif", "text", "c2pa", "watermark", "stealth")
@@ -58,7 +59,16 @@ def preload() -> None:
 
 
 def read(data: bytes, name: str, options: ReadOptions) -> Extracted:
-    """Run every applicable reader over the bytes of one file."""
+    """Run every applicable reader over the bytes of one file.
+
+    Every string in the result is valid Unicode: a lone surrogate (from a
+    JSON ``\\ud800`` escape in metadata, or an undecodable byte of ``name``)
+    is replaced here, once, by a visible escape (:func:`provenance.unicode.valid`).
+    """
+    return valid(_read(data, name, options))
+
+
+def _read(data: bytes, name: str, options: ReadOptions) -> Extracted:
     if not data:
         return Extracted(None, fatal=ReadIssue("empty", "the file is empty (0 bytes)"))
     media_type = container.sniff(data)

@@ -20,14 +20,16 @@ import re
 import stat
 import warnings
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
+from functools import partial
 from html import escape
 from typing import Any
 from urllib.parse import urlsplit
 
 from provenance import __version__
+from provenance.render.safe import visible
 
 DEFAULT_TITLE = "provenance report"
 
@@ -430,10 +432,11 @@ def content_security_policy(images: bool, form_action: str = "'none'") -> str:
 
 
 def _e(value: Any) -> str:
-    """Escaped text of any report value (``None`` is empty)."""
+    """Escaped text of any report value (``None`` is empty): controls, bidirectional overrides and
+    lone surrogates made visible (:func:`provenance.render.safe.visible`), then HTML-escaped."""
     if value is None:
         return ""
-    return escape(value if isinstance(value, str) else str(value), quote=True)
+    return escape(visible(value if isinstance(value, str) else str(value)), quote=True)
 
 
 def _s(data: Any, key: str) -> str:
@@ -664,7 +667,7 @@ def _row(index: int, report: Mapping[str, Any]) -> str:
 
 def _table(reports: Sequence[Mapping[str, Any]]) -> str:
     head = "".join(f'<th scope="col">{_e(c)}</th>' for c in COLUMNS)
-    rows = "".join(_row(i, r) for i, r in enumerate(reports))
+    rows = "".join(_drawn(partial(_row, i, r), i, r, row=True) for i, r in enumerate(reports))
     return (
         '<section id="files" aria-labelledby="h-files"><h2 id="h-files">Files</h2>'
         + _filters()
@@ -969,6 +972,29 @@ def render_card(
     return "".join(out)
 
 
+def _drawn(draw: Callable[[], str], index: int, report: Mapping[str, Any], row: bool = False) -> str:
+    """``draw()``: the table row or the card of one report; if drawing fails, a row or card that says so.
+
+    One report the page cannot show must not cost the page the others.
+    """
+    try:
+        return draw()
+    except Exception as exc:
+        try:
+            name, verdict = _e(_name(_s(report, "path"))), _verdict(report)
+        except Exception:
+            name, verdict = "(a file)", "error"
+        problem = _e(f"this file's report could not be shown ({type(exc).__name__}); its verdict is {verdict}")
+        if row:
+            return f'<tr data-x="{index}" data-v="{verdict}" data-c="none" data-fl="0"><th scope="row">{name}</th>' + (
+                f'<td colspan="{len(COLUMNS) - 1}" class="err">{problem}</td></tr>'
+            )
+        return (
+            f'<article class="card" id="f{index}" data-v="{verdict}"><h3><span class="x">{index + 1}.</span> '
+            f'{name}</h3><p class="err">{problem}</p></article>'
+        )
+
+
 # --- the page ---------------------------------------------------------------
 
 
@@ -1053,9 +1079,15 @@ def render_document(
         ]
         for index, report in enumerate(items):
             path = _s(report, "path")
-            card = render_card(
-                report, index, thumbnail=previews.get(path), thumbnails_on=images, open_details=open_details
+            draw = partial(
+                render_card,
+                report,
+                index,
+                thumbnail=previews.get(path),
+                thumbnails_on=images,
+                open_details=open_details,
             )
+            card = _drawn(draw, index, report)
             if index >= FIRST_PAGE:
                 # Parsed as HTML with scripts off; kept as text (fast to load) with scripts on,
                 # until the script shows its page. Report text is escaped, so it cannot close this.

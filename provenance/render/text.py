@@ -9,6 +9,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from provenance.evidence import Credentials, Manifest
+from provenance.render.safe import visible, visible_line
 from provenance.report import Report
 
 VERDICT_STYLE = {
@@ -161,15 +162,13 @@ def render(report: Report, console: Console, verbose: bool = False) -> None:
 
 
 def printable_path(path: str) -> str:
-    """A path as a terminal can show it: undecodable bytes become U+FFFD, controls are escaped."""
-    return printable(path, keep_newlines=False)
+    """A path as a terminal can show it, on one line (see :func:`provenance.render.safe.visible`)."""
+    return visible_line(path)
 
 
 def printable(value: str, keep_newlines: bool = True) -> str:
-    """Text from a file made safe for a terminal: no escape sequences, no lone surrogates."""
-    text = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    keep = "\n\t" if keep_newlines else ""
-    return "".join(ch if ch.isprintable() or ch in keep else repr(ch)[1:-1] for ch in text)
+    """Text from a file made safe for a terminal (see :func:`provenance.render.safe.visible`)."""
+    return visible(value, newlines=keep_newlines)
 
 
 def _t(value: object, style: str = "") -> Text:
