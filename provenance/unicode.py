@@ -28,10 +28,16 @@ from typing import Any, TypeVar
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 _T = TypeVar("_T")
+_SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 def escape_char(ch: str) -> str:
-    """One character as a visible escape: ``\\x1b``, ``\\u202e``, ``\\U0001f600``; an escaped byte as ``\\xNN``."""
+    """One character as a visible escape: ``\\n``, ``\\x1b``, ``\\u202e``, ``\\U000e0001``.
+
+    U+DC80 to U+DCFF, an undecodable byte of a file name, comes out as that byte: ``\\xNN``.
+    """
+    if ch in _SHORT:
+        return _SHORT[ch]
     code = ord(ch)
     if 0xDC80 <= code <= 0xDCFF:
         return f"\\x{code - 0xDC00:02x}"

@@ -29,7 +29,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from provenance import __version__
-from provenance.render.safe import visible
+from provenance.render.safe import visible, visible_line
 
 DEFAULT_TITLE = "provenance report"
 
@@ -510,7 +510,7 @@ def _badge_state(state: str, prefix: str = "") -> str:
 
 
 def _name(path: str) -> str:
-    return path or "(no name)"
+    return visible_line(path) if path else "(no name)"  # a name is shown on one line, as in every renderer
 
 
 def _size(value: Any) -> str:

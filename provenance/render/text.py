@@ -131,10 +131,10 @@ def manifest_tree(credentials: Credentials) -> Tree:
 
 
 def render(report: Report, console: Console, verbose: bool = False) -> None:
-    verdict = Text(f" {report.verdict.upper()} ", style=VERDICT_STYLE.get(report.verdict, "bold"))
-    head = Text.assemble(verdict, "  confidence: ", (report.confidence, "bold"))
+    verdict = Text(f" {printable(report.verdict.upper())} ", style=VERDICT_STYLE.get(report.verdict, "bold"))
+    head = Text.assemble(verdict, "  confidence: ", (printable(report.confidence), "bold"))
     if report.media_type:
-        head.append(f"   {report.media_type}, {report.size} bytes")
+        head.append(printable(f"   {report.media_type}, {report.size} bytes"))
     parts: list[RenderableType] = [head, _t(report.summary)]
     if report.error:
         parts.append(_t(f"error ({report.error.kind}): {report.error.message}", "red"))
@@ -157,7 +157,7 @@ def render(report: Report, console: Console, verbose: bool = False) -> None:
             for field in report.raw:
                 raw.add_row(_t(field.source), _t(field.field), _t(field.value[:300]))
             parts.append(raw)
-        parts.append(Text(f"readers: {', '.join(report.readers) or 'none'}; sha256 {report.sha256}", style="dim"))
+        parts.append(_t(f"readers: {', '.join(report.readers) or 'none'}; sha256 {report.sha256}", "dim"))
     console.print(Panel(Group(*parts), title=Text(printable_path(report.path), style="bold"), title_align="left"))
 
 
