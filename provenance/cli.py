@@ -309,7 +309,7 @@ def _unshown(report: Any, exc: Exception, console: Any) -> None:
         f"{report.path}: verdict {report.verdict}, but its report could not be shown "
         f"({type(exc).__name__}: {exc}); --format json has it in full"
     )
-    console.print(Text(visible_line(line), style="red"))
+    console.print(Text(visible_line(line), style="red"), soft_wrap=True)
 
 
 @app.command("rules")

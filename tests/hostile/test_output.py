@@ -465,3 +465,53 @@ def test_surrogate_in_metadata_and_hostile_names_in_serve(surrogate_tree: Path) 
     assert not unsafe(text), unsafe(text)
     assert text.count(SHOWN_MODEL) >= 3 and "plain.png" in text
     assert "x\\u202egnp.exe" in text and "clear\\x1b[2J.png" in text
+
+
+# --- A report a renderer cannot draw costs only itself --------------------------------------
+
+
+class _Unprintable:
+    """A value whose text cannot be made (stands for any renderer bug met on one record)."""
+
+    def __str__(self) -> str:
+        raise RuntimeError("cannot draw this")
+
+
+def test_one_card_the_page_cannot_draw_costs_only_itself() -> None:
+    from provenance.api import check_bytes
+    from provenance.render.html import render_html
+
+    good = check_bytes(png_bytes(size=(8, 8), text={"parameters": INFOTEXT.format(model="m1")}), "good.png").to_dict()
+    other = check_bytes(png_bytes(size=(8, 8)), "other.png").to_dict()
+    bad = {**good, "path": "bad\x1b[2J.png", "confidence": _Unprintable(), "summary": _Unprintable()}
+    page = render_html([good, bad, other])
+    assert page.count("good.png") >= 2 and page.count("other.png") >= 2, "the row and the card of the others"
+    assert "bad\\x1b[2J.png" in page and "could not be shown (RuntimeError); its verdict is ai-generated" in page
+    assert not unsafe(page)
+
+
+def test_one_panel_the_terminal_cannot_draw_costs_only_itself(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    import provenance.render.text as text_renderer
+    from provenance.cli import app
+
+    real = text_renderer.render
+
+    def failing_on_b(report: Any, console: Any, verbose: bool = False) -> None:
+        if report.path.endswith("b\x1b[2J.png"):
+            raise RuntimeError("cannot draw this")
+        real(report, console, verbose)
+
+    monkeypatch.setattr(text_renderer, "render", failing_on_b)
+    paths = []
+    for name in ("a.png", "b\x1b[2J.png", "c.png"):
+        (tmp_path / name).write_bytes(png_bytes(size=(8, 8), text={"parameters": INFOTEXT.format(model=name[0])}))
+        paths.append(str(tmp_path / name))
+    out = tmp_path / "out.txt"
+    result = CliRunner().invoke(app, ["check", "--format", "text", "--jobs", "1", "--out", str(out), *paths])
+    assert result.exit_code == 1, result.output
+    text = out.read_text(encoding="utf-8")
+    assert "a.png" in text and "c.png" in text and text.count("AI-GENERATED") == 2
+    assert "b\\x1b[2J.png: verdict ai-generated, but its report could not be shown (RuntimeError" in text
+    assert not unsafe(text)

@@ -228,7 +228,8 @@ def test_every_renderer_survives_any_report(report: Report, verbose: bool) -> No
 
     # JSON: data, exact; a path from os.fsdecode turns back into its bytes.
     data = json.loads(json.dumps(report.to_dict(verbose)))
-    assert data["path"] == report.path
+    if not any(0xD800 <= ord(ch) <= 0xDBFF for ch in report.path):  # JSON reads a split pair as one character
+        assert data["path"] == report.path
     if all(not 0xD800 <= ord(ch) <= 0xDFFF or 0xDC80 <= ord(ch) <= 0xDCFF for ch in report.path):
         os.fsencode(data["path"])
 
@@ -249,7 +250,7 @@ def test_every_renderer_survives_any_report(report: Report, verbose: bool) -> No
     page.encode("utf-8")
     assert not unsafe(page), unsafe(page)
     name = report.path or "(no name)"
-    assert html.escape(visible(name), quote=True) in page
+    assert html.escape(visible_line(name), quote=True) in page, "a name is shown escaped, on one line"
 
 
 @settings(max_examples=60, deadline=None, database=None)
