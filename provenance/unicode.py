@@ -26,6 +26,7 @@ import re
 from typing import Any, TypeVar
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_JSON_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
 
 _T = TypeVar("_T")
 _SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
@@ -53,6 +54,19 @@ def valid_text(text: str) -> str:
     if text.isascii() or _SURROGATE.search(text) is None:
         return text
     return _SURROGATE.sub(lambda m: escape_char(m.group()), text)
+
+
+def has_lone_surrogate(text: str) -> bool:
+    """Whether ``text`` holds a lone surrogate (fast for ASCII text)."""
+    return not text.isascii() and _SURROGATE.search(text) is not None
+
+
+def valid_json(value: _T, text: str) -> _T:
+    """:func:`valid` for ``value`` parsed from the JSON ``text``: walked only when the text can have made a
+    lone surrogate (a ``\\uD800``-``\\uDFFF`` escape, or one in the text itself)."""
+    if _JSON_SURROGATE.search(text) is None and not has_lone_surrogate(text):
+        return value
+    return valid(value)
 
 
 def valid(value: _T) -> _T:
@@ -84,12 +98,20 @@ def _valid(value: Any) -> Any:
         return dict(pairs)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         changes = {}
-        for f in dataclasses.fields(value):
-            if not f.init:
-                continue
-            old = getattr(value, f.name)
+        for name in _init_fields(type(value)):
+            old = getattr(value, name)
             new = _valid(old)
             if new is not old:
-                changes[f.name] = new
+                changes[name] = new
         return dataclasses.replace(value, **changes) if changes else value
     return value
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _init_fields(cls: type) -> tuple[str, ...]:
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls) if f.init)
+    return names

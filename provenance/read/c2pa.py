@@ -31,6 +31,7 @@ from provenance.evidence import (
 )
 from provenance.limits import Limits
 from provenance.read.c2pa_codes import TOLERATED, meaning
+from provenance.unicode import valid_json
 
 SOURCE = "c2pa"
 
@@ -168,7 +169,8 @@ def read(data: bytes, media_type: str, trust: TrustSettings, limits: Limits) -> 
         return Credentials(state="invalid", error=message), ReadResult(issues=(issue,))
     with reader:
         try:
-            store = json.loads(reader.json())
+            store_json = reader.json()
+            store = valid_json(json.loads(store_json), store_json)
             state = reader.get_validation_state() or ""
             embedded = reader.is_embedded()
             remote = reader.get_remote_url()

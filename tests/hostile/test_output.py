@@ -10,6 +10,7 @@ rewrite the verdict line above them).
 from __future__ import annotations
 
 import html
+import io
 import json
 import os
 from pathlib import Path
@@ -515,3 +516,50 @@ def test_one_panel_the_terminal_cannot_draw_costs_only_itself(monkeypatch: pytes
     assert "a.png" in text and "c.png" in text and text.count("AI-GENERATED") == 2
     assert "b\\x1b[2J.png: verdict ai-generated, but its report could not be shown (RuntimeError" in text
     assert not unsafe(text)
+
+
+# --- Lone surrogates from every JSON carrier end as visible escapes in the report ------------
+
+SURROGATE_ESCAPES = ["\\ud800", "\\udfff", "\\udc80", "\\ud83d", "\\ude00\\ud83d", "\\uDBFF\\u0041"]
+
+
+def _carriers(escape: str) -> dict[str, bytes]:
+    from PIL import Image, PngImagePlugin
+
+    from tests.conftest import jpeg_bytes
+
+    comfy = (
+        '{"4": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "m' + escape + '.safetensors", '
+        '"k' + escape + '": 1}}, "3": {"class_type": "KSampler", "inputs": {"seed": 1, "steps": 20}}}'
+    )
+    fooocus = '{"base_model": "m' + escape + '", "version": "Fooocus v2.5.5", "k' + escape + '": ["' + escape + '"]}'
+    itxt = PngImagePlugin.PngInfo()
+    itxt.add_itxt("parameters", fooocus)
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(out, "PNG", pnginfo=itxt)
+    return {
+        "png-text comfyui": png_bytes(size=(8, 8), text={"prompt": comfy}),
+        "png-text fooocus": png_bytes(size=(8, 8), text={"parameters": fooocus}),
+        "png-itxt fooocus": out.getvalue(),
+        "jpeg-comment fooocus": jpeg_bytes(comment=fooocus.encode()),
+        "exif-usercomment fooocus": jpeg_bytes(exif={0x9286: b"ASCII\0\0\0" + fooocus.encode()}),
+    }
+
+
+@pytest.mark.parametrize("escape", SURROGATE_ESCAPES)
+def test_lone_surrogates_from_every_json_carrier_are_escaped(escape: str, schema_validator: Any) -> None:
+    from provenance.api import check_bytes
+
+    name = os.fsdecode(b"n\xff\x1b.png")
+    for carrier, data in _carriers(escape).items():
+        report = check_bytes(data, name)
+        assert report.verdict == "ai-generated", (carrier, report.summary)
+        data_out = report.to_dict(verbose=True)
+        assert data_out["path"] == name, "the path stays exact"
+        del data_out["path"]
+        text = json.dumps(data_out, ensure_ascii=False)
+        text.encode("utf-8")  # strict: no lone surrogate anywhere else
+        model = next((f.model for f in report.findings if f.model), "")
+        assert model.startswith("m\\u") or model.startswith("m\\x"), (carrier, model)
+        assert model.encode("utf-8").decode("ascii"), "the surrogate is shown as an ASCII escape"
+        schema_validator.validate(report.to_dict(verbose=True))
