@@ -563,3 +563,72 @@ def test_lone_surrogates_from_every_json_carrier_are_escaped(escape: str, schema
         assert model.startswith("m\\u") or model.startswith("m\\x"), (carrier, model)
         assert model.encode("utf-8").decode("ascii"), "the surrogate is shown as an ASCII escape"
         schema_validator.validate(report.to_dict(verbose=True))
+
+
+# --- Signed Content Credentials whose certificate name, claim generator and title are hostile ----
+
+SIGNED_HOSTILE = "\x1b[2J\x1b]52;c;aGk=\x07\x9b31m\u202egnp.exe"
+SIGNED_SHOWN = "\\x1b[2J\\x1b]52;c;aGk=\\x07\\x9b31m\\u202egnp.exe"
+
+
+@pytest.fixture(scope="module")
+def hostile_signed(samples_module: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A C2PA-signed AI image: the signer's certificate CN, the claim generator, the title and the
+    software agent all carry terminal escapes and a right-to-left override."""
+    from cryptography import x509
+
+    real = x509.NameAttribute
+
+    def hostile_cn(oid: Any, value: str, *args: Any, **kwargs: Any) -> Any:
+        if value == "provenance TEST signer":
+            value = "signer" + SIGNED_HOSTILE
+        return real(oid, value, *args, **kwargs)
+
+    x509.NameAttribute = hostile_cn  # type: ignore[misc]
+    try:
+        pki = samples_module.make_pki()  # the throwaway test chain, its signer named as above
+    finally:
+        x509.NameAttribute = real  # type: ignore[misc]
+    creds = samples_module.Credentials(pki)
+    dst = samples_module.DST + "trainedAlgorithmicMedia"
+    manifest = {
+        "claim_generator_info": [{"name": "Gen" + SIGNED_HOSTILE, "version": "1.0"}],
+        "title": "T" + SIGNED_HOSTILE,
+        "assertions": [
+            samples_module.actions(
+                {"action": "c2pa.created", "digitalSourceType": dst, "softwareAgent": {"name": "A" + SIGNED_HOSTILE}}
+            )
+        ],
+    }
+    picture = samples_module.encode(samples_module.picture(3, (64, 48)), "JPEG", quality=85)
+    path = tmp_path_factory.mktemp("signed") / "signed\u202egpj.exe.jpg"
+    path.write_bytes(creds.sign(manifest, "image/jpeg", picture))
+    return path
+
+
+def test_hostile_credentials_through_every_renderer(hostile_signed: Path, tmp_path: Path) -> None:
+    import csv
+
+    report = json.loads(cli("check", "--format", "json", str(hostile_signed)).stdout)[0]
+    assert report["credentials"]["signer"] == "signer" + SIGNED_HOSTILE, "JSON keeps the exact value"
+    assert report["verdict"] == "ai-generated" and report["credentials"]["state"] == "valid"
+
+    code, raw, err = on_terminal("check", "--verbose", str(hostile_signed))
+    assert code == 1, err.decode(errors="replace")
+    text = _terminal_text(raw)
+    for shown_value in ("signer" + SIGNED_SHOWN, "Gen" + SIGNED_SHOWN, "signed\\u202egpj.exe.jpg"):
+        assert shown_value in text, shown_value
+    assert not unsafe(text), unsafe(text)
+
+    page_file = tmp_path / "page.html"
+    assert cli("check", "--format", "html", "--out", str(page_file), str(hostile_signed)).returncode == 1
+    page = page_file.read_text(encoding="utf-8")
+    assert not unsafe(page), unsafe(page)
+    for shown_value in ("signer" + SIGNED_SHOWN, "Gen" + SIGNED_SHOWN, "T" + SIGNED_SHOWN, "signed\\u202egpj.exe.jpg"):
+        assert html.escape(shown_value, quote=True) in page, shown_value
+
+    code, raw, _ = on_terminal("scan", "--format", "csv", str(hostile_signed))
+    text = _terminal_text(raw)
+    assert not unsafe(text.replace("\n", "")), unsafe(text)
+    (row,) = list(csv.DictReader(io.StringIO(text, newline="")))
+    assert row["signer"] == "signer" + SIGNED_SHOWN and row["path"].endswith("signed\\u202egpj.exe.jpg")
