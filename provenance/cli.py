@@ -271,6 +271,7 @@ def check(
     if not tasks and not early:
         raise _fail("no files to check")
     reports: list[Any] = []
+    broken: list[str] = []  # reports written as errors because they could not be converted
     with _output(out) as sink:
         stream = run_checks(tasks, early, options, jobs or conf.get("jobs"))
         if fmt is Format.text:
@@ -288,16 +289,29 @@ def check(
         elif fmt is Format.jsonl:
             for report in stream:
                 reports.append(report)
-                sink.write(json.dumps(report.to_dict(verbose)) + "\n")
+                sink.write(json.dumps(_as_dict(report, verbose, broken)) + "\n")
                 sink.flush()
         elif fmt is Format.html:
             reports = list(stream)
-            sink.write(html_report([r.to_dict(verbose) for r in reports], thumbnails))
+            sink.write(html_report([_as_dict(r, verbose, broken) for r in reports], thumbnails))
         else:
             reports = list(stream)
-            json.dump([r.to_dict(verbose) for r in reports], sink, indent=2)
+            json.dump([_as_dict(r, verbose, broken) for r in reports], sink, indent=2)
             sink.write("\n")
-    raise typer.Exit(exit_code(reports))
+    raise typer.Exit(exitcodes.ERROR if broken else exit_code(reports))
+
+
+def _as_dict(report: Any, verbose: bool, broken: list[str]) -> dict[str, Any]:
+    """``report.to_dict``; a report that cannot be converted becomes an error record for its file
+    (its path is added to ``broken``)."""
+    try:
+        return dict(report.to_dict(verbose))
+    except Exception as exc:
+        from provenance.batch import failed
+
+        broken.append(report.path)
+        message = f"the report could not be written ({type(exc).__name__}: {exc}); its verdict was {report.verdict}"
+        return dict(failed(report.path, "internal-error", message).to_dict())
 
 
 def _unshown(report: Any, exc: Exception, console: Any) -> None:

@@ -632,3 +632,39 @@ def test_hostile_credentials_through_every_renderer(hostile_signed: Path, tmp_pa
     assert not unsafe(text.replace("\n", "")), unsafe(text)
     (row,) = list(csv.DictReader(io.StringIO(text, newline="")))
     assert row["signer"] == "signer" + SIGNED_SHOWN and row["path"].endswith("signed\\u202egpj.exe.jpg")
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl", "html"])
+def test_one_report_that_cannot_be_converted_costs_only_itself(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fmt: str, schema_validator: Any
+) -> None:
+    from typer.testing import CliRunner
+
+    from provenance.cli import app
+    from provenance.report import Report
+
+    real = Report.to_dict
+
+    def failing_on_b(self: Report, verbose: bool = False) -> dict[str, Any]:
+        if self.path.endswith("b.png") and self.findings:  # something in what was found, say
+            raise RuntimeError("cannot convert this")
+        return real(self, verbose)
+
+    monkeypatch.setattr(Report, "to_dict", failing_on_b)
+    paths = []
+    for name in ("a.png", "b.png", "c.png"):
+        (tmp_path / name).write_bytes(png_bytes(size=(8, 8), text={"parameters": INFOTEXT.format(model=name[0])}))
+        paths.append(str(tmp_path / name))
+    out = tmp_path / f"out.{fmt}"
+    result = CliRunner().invoke(app, ["check", "--format", fmt, "--jobs", "1", "--out", str(out), *paths])
+    assert result.exit_code == 2, result.output
+    text = out.read_text(encoding="utf-8")
+    if fmt == "html":
+        assert text.count('data-v="ai-generated"') >= 4 and "its verdict was ai-generated" in text
+        return
+    records = json.loads(text) if fmt == "json" else [json.loads(line) for line in text.splitlines()]
+    assert [Path(r["path"]).name for r in records] == ["a.png", "b.png", "c.png"]
+    assert [r["verdict"] for r in records] == ["ai-generated", "error", "ai-generated"]
+    assert records[1]["error"]["kind"] == "internal-error" and "its verdict was ai-generated" in records[1]["summary"]
+    for record in records:
+        schema_validator.validate(record)
