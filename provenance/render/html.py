@@ -632,11 +632,11 @@ COLUMNS = ("File", "Verdict", "Confidence", "Credentials", "Signer", "Generator"
 
 
 def _split_path(path: str) -> tuple[str, str]:
-    """The file name, and its folder as a muted line (empty when there is none)."""
+    """The file name, and its folder as a muted line (empty when there is none); split before escaping."""
     cut = max(path.rfind("/"), path.rfind("\\"))
     if cut <= 0 or cut == len(path) - 1:
-        return path, ""
-    return path[cut + 1 :], f'<span class="x">{_e(path[: cut + 1])}</span>'
+        return _name(path), ""
+    return _name(path[cut + 1 :]), f'<span class="x">{_e(_name(path[: cut + 1]))}</span>'
 
 
 def _row(index: int, report: Mapping[str, Any]) -> str:
@@ -649,7 +649,7 @@ def _row(index: int, report: Mapping[str, Any]) -> str:
     confidence = _s(report, "confidence")
     verdict_rank = list(VERDICTS).index(verdict)
     flag = " <span class=x>flagged</span>" if _flagged(report) else ""
-    base, folder = _split_path(_name(_s(report, "path")))
+    base, folder = _split_path(_s(report, "path"))
     state_rank = list(STATES).index(state)
     return (
         f'<tr{" class=later" if index >= FIRST_PAGE else ""} data-x="{index}" data-v="{verdict}" data-c="{state}" '

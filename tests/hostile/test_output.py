@@ -668,3 +668,12 @@ def test_one_report_that_cannot_be_converted_costs_only_itself(
     assert records[1]["error"]["kind"] == "internal-error" and "its verdict was ai-generated" in records[1]["summary"]
     for record in records:
         schema_validator.validate(record)
+
+
+def test_the_table_splits_a_name_from_its_folder_before_escaping() -> None:
+    from provenance.api import check_bytes
+    from provenance.render.html import render_html
+
+    path = os.fsdecode(b"/data/in\x1b[2J/bad\xff.png")
+    page = render_html([check_bytes(png_bytes(size=(8, 8)), path).to_dict()])
+    assert '<a href="#f0">bad\\xff.png</a><span class="x">/data/in\\x1b[2J/</span>' in page
