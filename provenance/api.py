@@ -26,6 +26,7 @@ from provenance.paths import CHANGED, CHANGED_MESSAGE, SWAPPED_ERRNOS, Found, op
 from provenance.read import Extracted, ReadOptions, read
 from provenance.read.c2pa import TrustList, TrustSettings, default_trust_lists, user_trust_list
 from provenance.report import Report, ReportError
+from provenance.unicode import valid_text
 
 
 @lru_cache(maxsize=1)
@@ -204,6 +205,7 @@ def _bounded(extracted: Extracted) -> Extracted:
 
 
 def _error(name: str, kind: str, message: str, size: int | None, digest: str | None, rules: RuleSet) -> Report:
+    message = valid_text(message)  # an exception's text may quote what it choked on
     return Report(
         path=name,
         verdict="error",

@@ -142,7 +142,9 @@ def _forked_worker(conn: Connection, options: Options, finish: Callable[[Report]
 def failed(path: str, kind: str, message: str) -> Report:
     """An ``error`` report for a file the scheduler could not get checked."""
     from provenance import __version__
+    from provenance.unicode import valid_text
 
+    message = valid_text(message)  # an exception's text may quote what it choked on
     return Report(
         path=path,
         verdict="error",

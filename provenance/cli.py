@@ -60,7 +60,9 @@ def _root(
 
 
 def _fail(message: str) -> typer.Exit:
-    typer.echo(f"provenance: error: {message}", err=True)
+    from provenance.render.safe import visible
+
+    typer.echo(f"provenance: error: {visible(message)}", err=True)
     return typer.Exit(exitcodes.ERROR)
 
 
@@ -262,10 +264,15 @@ def _output(out: Path | None) -> Any:
     """A context manager giving the stream to write to: ``--out`` or standard output."""
     import contextlib
 
+    # Renderers for people escape what a file says (provenance.render.safe); a
+    # terminal that cannot show some character gets an escape for it, not an error.
     if out is None or str(out) == "-":
+        reconfigure = getattr(sys.stdout, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
         return contextlib.nullcontext(sys.stdout)
     try:
-        return open(out, "w", encoding="utf-8", newline="\n")
+        return open(out, "w", encoding="utf-8", errors="backslashreplace", newline="\n")
     except OSError as exc:
         raise _fail(f"cannot write {out}: {exc.strerror or exc}") from None
 
@@ -317,6 +324,7 @@ def check(
     if not tasks and not early:
         raise _fail("no files to check")
     reports: list[Any] = []
+    broken: list[str] = []  # reports written as errors because they could not be converted
     with _output(out) as sink:
         stream = run_checks(tasks, early, options, workers)
         if fmt is Format.text:
@@ -327,22 +335,50 @@ def check(
             console = Console(file=sink) if sink is not sys.stdout else Console()
             for report in stream:
                 reports.append(report)
-                render(report, console, verbose)
+                try:
+                    render(report, console, verbose)
+                except Exception as exc:  # one report that cannot be shown must not cost the others
+                    _unshown(report, exc, console)
             if len(reports) > 1:
                 render_counts(reports, console)
         elif fmt is Format.jsonl:
             for report in stream:
                 reports.append(report)
-                sink.write(json.dumps(report.to_dict(verbose)) + "\n")
+                sink.write(json.dumps(_as_dict(report, verbose, broken)) + "\n")
                 sink.flush()
         elif fmt is Format.html:
             reports = list(stream)
-            sink.write(html_report([r.to_dict(verbose) for r in reports], thumbnails))
+            sink.write(html_report([_as_dict(r, verbose, broken) for r in reports], thumbnails))
         else:
             reports = list(stream)
-            json.dump([r.to_dict(verbose) for r in reports], sink, indent=2)
+            json.dump([_as_dict(r, verbose, broken) for r in reports], sink, indent=2)
             sink.write("\n")
-    raise typer.Exit(exit_code(reports))
+    raise typer.Exit(exitcodes.ERROR if broken else exit_code(reports))
+
+
+def _as_dict(report: Any, verbose: bool, broken: list[str]) -> dict[str, Any]:
+    """``report.to_dict``; a report that cannot be converted becomes an error record for its file
+    (its path is added to ``broken``)."""
+    try:
+        return dict(report.to_dict(verbose))
+    except Exception as exc:
+        from provenance.batch import failed
+
+        broken.append(report.path)
+        message = f"the report could not be written ({type(exc).__name__}: {exc}); its verdict was {report.verdict}"
+        return dict(failed(report.path, "internal-error", message).to_dict())
+
+
+def _unshown(report: Any, exc: Exception, console: Any) -> None:
+    from rich.text import Text
+
+    from provenance.render.safe import visible_line
+
+    line = (
+        f"{report.path}: verdict {report.verdict}, but its report could not be shown "
+        f"({type(exc).__name__}: {exc}); --format json has it in full"
+    )
+    console.print(Text(visible_line(line), style="red"), soft_wrap=True)
 
 
 @app.command("rules")
@@ -590,7 +626,9 @@ def main() -> None:
             typer.echo("provenance: interrupted", err=True)
             sys.exit(130)
         else:
-            typer.echo(f"provenance: internal error: {type(exc).__name__}: {exc}", err=True)
+            from provenance.render.safe import visible_line
+
+            typer.echo(f"provenance: internal error: {type(exc).__name__}: {visible_line(str(exc))}", err=True)
         sys.exit(exitcodes.ERROR)
     gc.freeze()  # skip the collector's work at interpreter exit
     sys.exit(code if isinstance(code, int) else exitcodes.OK)

@@ -205,7 +205,8 @@ def load_previous(out: Path, fmt: str) -> Previous:
 
     JSON/JSONL records are kept when their file is unchanged (same path,
     size and mtime) and was not an error; CSV rows carry no size or mtime,
-    so rows without an error are kept by path. Everything else (a record
+    so rows without an error are kept by path, in the escaped form the
+    path column holds (:func:`provenance.render.csv.csv_path`). Everything else (a record
     cut short by a killed run, errors, files changed since) is dropped, so
     those files are checked again and each appears once.
     """
@@ -276,7 +277,7 @@ def _json_array(raw: bytes) -> list[Any] | None:
 
 
 def _previous_csv(raw: bytes, previous: Previous) -> list[bytes]:
-    from provenance.render.csv import COLUMNS
+    from provenance.render.csv import COLUMNS, csv_path
 
     text = raw.decode("utf-8", "surrogateescape")
     complete = text.endswith("\n")
@@ -297,7 +298,7 @@ def _previous_csv(raw: bytes, previous: Previous) -> list[bytes]:
         out = io.StringIO()
         csv.writer(out, lineterminator="\n").writerow(row)
         kept.append(out.getvalue().encode("utf-8", "surrogateescape"))
-        previous.done.add(row[0])
+        previous.done.add(csv_path(row[0]))  # rows of older versions may hold the raw name
         previous.records.append((row[0], row[1], row[3]))
     return kept
 
@@ -513,11 +514,11 @@ class _Display:
             self.progress.start()
 
     def error(self, path: str, message: str) -> None:
-        line = f"provenance: error: {path}: {message}"
-        if self.console is not None:
-            from rich.markup import escape
+        from provenance.render.safe import visible_line
 
-            self.console.print(escape(line), style="yellow", highlight=False)
+        line = visible_line(f"provenance: error: {path}: {message}")
+        if self.console is not None:  # plain text: no markup, no :emoji: codes
+            self.console.print(line, style="yellow", highlight=False, markup=False, emoji=False)
         else:
             self.stderr.write(line + "\n")
             self.stderr.flush()
@@ -709,12 +710,17 @@ def _run(config: ScanConfig, options: Any, stdout: IO[bytes], stderr: IO[str], s
 
     render = Render(config.fmt)
     early: deque[Sent] = deque()
+    done_key: Callable[[str], str] = _identity
+    if config.fmt == "csv":
+        from provenance.render.csv import csv_path
+
+        done_key = csv_path  # CSV rows hold names in escaped form
     max_bytes = options.limits.max_file_bytes
 
     def tasks() -> Iterator[Task]:
         entries = iter_entries(config.paths, config.files_from, config.nul, stdin, config.follow_links)
         for index, entry in enumerate(entries):
-            if entry.path in previous.done:
+            if previous.done and done_key(entry.path) in previous.done:
                 continue
             if ours and _same_file(entry.path, ours):
                 continue
@@ -798,6 +804,10 @@ def _refuse_overwriting_inputs(config: ScanConfig) -> None:
             clash = output_clash(str(own), inputs, what)
             if clash is not None:
                 raise ScanError(clash)
+
+
+def _identity(text: str) -> str:
+    return text
 
 
 def _isatty(stream: IO[bytes]) -> bool:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
 from provenance.evidence import Credentials, Evidence, RawField, ReadIssue, ReadResult
 from provenance.limits import DEFAULT_LIMITS, Limits
 from provenance.read import container, exif, text, xmp
 from provenance.read.c2pa import TrustSettings, default_trust_lists
+from provenance.unicode import has_lone_surrogate, valid, valid_text
 
 #: Every reader, by the name the report lists under ``readers``.
 READERS = ("container", "xmp", "exif", "text", "c2pa", "watermark", "stealth")
@@ -72,7 +73,57 @@ def _unreadable(data: bytes) -> ReadIssue:
 
 
 def read(data: bytes, name: str, options: ReadOptions) -> Extracted:
-    """Run every applicable reader over the bytes of one file."""
+    """Run every applicable reader over the bytes of one file.
+
+    Every string in the result is valid Unicode: a lone surrogate (from a
+    JSON ``\\ud800`` escape in metadata, or an undecodable byte of ``name``)
+    is replaced by a visible escape (:mod:`provenance.unicode`). JSON found in
+    metadata is made valid where it is parsed (``jsontext``, the C2PA store,
+    stealth payloads); the rest is checked here, once.
+    """
+    return _valid(_read(data, name, options))
+
+
+def _valid(extracted: Extracted) -> Extracted:
+    """``extracted`` with no lone surrogate in any string; the same object in the usual case, cheaply.
+
+    Evidence ``data`` is not walked: parsed JSON was made valid when parsed,
+    and other data is the text the value came from, which decoders made.
+    """
+    texts = [t for e in extracted.evidence for t in (e.source, e.field, e.value, e.location, e.scope)]
+    texts += [t for r in extracted.raw for t in (r.source, r.field, r.value)]
+    texts += [t for i in extracted.issues for t in (i.kind, i.message, i.source)]
+    texts += extracted.readers
+    if extracted.media_type:
+        texts.append(extracted.media_type)
+    if extracted.fatal:
+        texts += (extracted.fatal.kind, extracted.fatal.message)
+    credentials = valid(extracted.credentials)
+    if credentials is extracted.credentials and not has_lone_surrogate("".join(texts)):
+        return extracted
+    return replace(
+        extracted,
+        evidence=tuple(
+            replace(
+                e,
+                source=valid_text(e.source),
+                field=valid_text(e.field),
+                value=valid_text(e.value),
+                location=valid_text(e.location),
+                scope=valid_text(e.scope),
+            )
+            for e in extracted.evidence
+        ),
+        issues=valid(extracted.issues),
+        raw=valid(extracted.raw),
+        credentials=credentials,
+        readers=valid(extracted.readers),
+        media_type=valid(extracted.media_type),
+        fatal=valid(extracted.fatal),
+    )
+
+
+def _read(data: bytes, name: str, options: ReadOptions) -> Extracted:
     if not data:
         return Extracted(None, fatal=ReadIssue("empty", "the file is empty (0 bytes)"))
     media_type = container.sniff(data)

@@ -35,6 +35,7 @@ from provenance.evidence import (
 )
 from provenance.limits import Limits
 from provenance.read.c2pa_codes import TOLERATED, family, meaning
+from provenance.unicode import valid_json
 
 SOURCE = "c2pa"
 
@@ -390,7 +391,8 @@ def _read(
         return Credentials(state="invalid", error=message), ReadResult(issues=(issue,))
     with reader:
         try:
-            store = _cap_json(json.loads(reader.json()), limits.max_value_chars)
+            store_json = reader.json()
+            store = valid_json(_cap_json(json.loads(store_json), limits.max_value_chars), store_json)
             state = reader.get_validation_state() or ""
             embedded = reader.is_embedded()
             remote = reader.get_remote_url()

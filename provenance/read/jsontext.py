@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from provenance.unicode import valid_json
+
 _MAX_JSON_CHARS = 8 * 1024 * 1024
 
 
@@ -12,7 +14,8 @@ def parse_json(text: str) -> Any:
     """The JSON object or array in ``text``, or ``None`` if it holds none.
 
     Deeply nested input fails with ``RecursionError`` inside the parser and
-    is treated as not JSON.
+    is treated as not JSON. Lone surrogates from ``\\ud800``-style escapes are
+    replaced by visible escapes (:func:`provenance.unicode.valid_json`).
     """
     stripped = text.strip()
     if not stripped.startswith(("{", "[")) or len(stripped) > _MAX_JSON_CHARS:
@@ -21,7 +24,9 @@ def parse_json(text: str) -> Any:
         value = json.loads(stripped)
     except (ValueError, RecursionError):
         return None
-    return value if isinstance(value, (dict, list)) else None
+    if not isinstance(value, (dict, list)):
+        return None
+    return valid_json(value, stripped)  # a "\ud800" escape decodes to a lone surrogate: escaped visibly
 
 
 def split_leading_json(text: str) -> tuple[dict[str, Any], str, str] | None:
@@ -42,4 +47,4 @@ def split_leading_json(text: str) -> tuple[dict[str, Any], str, str] | None:
     rest = stripped[end:].strip()
     if not isinstance(value, dict) or not rest:
         return None
-    return value, stripped[:end], rest
+    return valid_json(value, stripped[:end]), stripped[:end], rest

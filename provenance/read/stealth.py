@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from provenance.evidence import Evidence, RawField, ReadIssue, ReadResult
+from provenance.unicode import valid_json
 
 if TYPE_CHECKING:
     import numpy as np
@@ -401,7 +402,7 @@ def _evidence_for(payload: _Payload, text: str, image: Image.Image) -> list[Evid
             field=FIELD,
             value=_truncate_utf8(text, MAX_VALUE_BYTES),
             location=f"{where} ({payload.magic})",
-            data=data,
+            data=valid_json(data, text),  # a copy if it changes: the signature is checked on what was read
         ),
     )
     if comment is not None and "signed_hash" in comment and payload.mode == "alpha":

@@ -3,6 +3,16 @@
 The columns are fixed (:data:`COLUMNS`) and only ever added to at the end,
 so scripts can rely on their positions. Values are quoted as RFC 4180 asks
 when they hold a comma, a quote or a line break; rows end with ``\\n``.
+
+Every cell, the path included, goes through
+:func:`provenance.render.safe.visible_line`, whether the CSV goes to a
+terminal or to a file: no control character, bidirectional override or
+lone surrogate from a file name or its metadata reaches the output, and
+each row is one line. A name is therefore written in its escaped form
+(byte 0xFF as ``\\xff``, ESC as ``\\x1b``, a newline as ``\\n``), and
+``scan --resume`` matches CSV rows on that form (:func:`csv_path`). Cells
+other than the path that start with ``=``, ``+``, ``-`` or ``@`` are
+prefixed with ``'`` so spreadsheets do not run them as formulas.
 """
 
 from __future__ import annotations
@@ -10,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 
+from provenance.render.safe import visible_line
 from provenance.report import Report
 
 #: The header row, in order. Part of the output contract: never reorder.
@@ -36,12 +47,17 @@ def csv_fields(report: Report) -> list[str]:
         f"{report.error.kind}: {report.error.message}" if report.error else "",
     ]
     return [
-        report.path,
-        report.verdict,
-        report.confidence,
-        report.credentials.state,
-        *(_defuse(v) for v in values),
+        csv_path(report.path),
+        visible_line(report.verdict),
+        visible_line(report.confidence),
+        visible_line(report.credentials.state),
+        *(_defuse(visible_line(v)) for v in values),
     ]
+
+
+def csv_path(path: str) -> str:
+    """The path column's form of ``path``: what ``--resume`` compares with the rows already written."""
+    return visible_line(path)
 
 
 def _defuse(value: str) -> str:

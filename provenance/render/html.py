@@ -16,8 +16,9 @@ import base64
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
+from functools import partial
 from html import escape
 from importlib import resources
 from typing import Any
@@ -28,6 +29,7 @@ from provenance.render.preview import THUMBNAIL_PIXELS as THUMBNAIL_PIXELS
 from provenance.render.preview import Preview
 from provenance.render.preview import make_thumbnail as make_thumbnail
 from provenance.render.preview import thumbnails_for as thumbnails_for
+from provenance.render.safe import visible, visible_line
 
 DEFAULT_TITLE = "provenance report"
 
@@ -131,10 +133,11 @@ def content_security_policy(images: bool, form_action: str = "'none'") -> str:
 
 
 def _e(value: Any) -> str:
-    """Escaped text of any report value (``None`` is empty)."""
+    """Escaped text of any report value (``None`` is empty): controls, bidirectional overrides and
+    lone surrogates made visible (:func:`provenance.render.safe.visible`), then HTML-escaped."""
     if value is None:
         return ""
-    return escape(value if isinstance(value, str) else str(value), quote=True)
+    return escape(visible(value if isinstance(value, str) else str(value)), quote=True)
 
 
 def _s(data: Any, key: str) -> str:
@@ -305,7 +308,7 @@ def _state_words(credentials: Mapping[str, Any]) -> tuple[str, str, str]:
 
 
 def _name(path: str) -> str:
-    return path or "(no name)"
+    return visible_line(path) if path else "(no name)"  # a name is shown on one line, as in every renderer
 
 
 def _size(value: Any) -> str:
@@ -427,11 +430,11 @@ COLUMNS = ("File", "Verdict", "Confidence", "Credentials", "Signer", "Generator"
 
 
 def _split_path(path: str) -> tuple[str, str]:
-    """The file name, and its folder as a muted line (empty when there is none)."""
+    """The file name, and its folder as a muted line (empty when there is none); split before escaping."""
     cut = max(path.rfind("/"), path.rfind("\\"))
     if cut <= 0 or cut == len(path) - 1:
-        return path, ""
-    return path[cut + 1 :], f'<span class="x">{_w(path[: cut + 1])}</span>'
+        return _name(path), ""
+    return _name(path[cut + 1 :]), f'<span class="x">{_w(_name(path[: cut + 1]))}</span>'
 
 
 def _row(index: int, report: Mapping[str, Any]) -> str:
@@ -444,7 +447,7 @@ def _row(index: int, report: Mapping[str, Any]) -> str:
     confidence = _s(report, "confidence")
     verdict_rank = list(VERDICTS).index(verdict)
     flag = " <span class=x>flagged</span>" if _flagged(report) else ""
-    base, folder = _split_path(_name(_s(report, "path")))
+    base, folder = _split_path(_s(report, "path"))
     state_rank = list(STATES).index(state)
     return (
         f'<tr{" class=later" if index >= FIRST_PAGE else ""} data-x="{index}" data-v="{verdict}" data-c="{state}" '
@@ -462,7 +465,7 @@ def _row(index: int, report: Mapping[str, Any]) -> str:
 
 def _table(reports: Sequence[Mapping[str, Any]]) -> str:
     head = "".join(f'<th scope="col">{_e(c)}</th>' for c in COLUMNS)
-    rows = "".join(_row(i, r) for i, r in enumerate(reports))
+    rows = "".join(_drawn(partial(_row, i, r), i, r, row=True) for i, r in enumerate(reports))
     return (
         '<section id="files" aria-labelledby="h-files"><h2 id="h-files">Files</h2>'
         + _filters()
@@ -777,6 +780,29 @@ def render_card(
     return "".join(out)
 
 
+def _drawn(draw: Callable[[], str], index: int, report: Mapping[str, Any], row: bool = False) -> str:
+    """``draw()``: the table row or the card of one report; if drawing fails, a row or card that says so.
+
+    One report the page cannot show must not cost the page the others.
+    """
+    try:
+        return draw()
+    except Exception as exc:
+        try:
+            name, verdict = _e(_name(_s(report, "path"))), _verdict(report)
+        except Exception:
+            name, verdict = "(a file)", "error"
+        problem = _e(f"this file's report could not be shown ({type(exc).__name__}); its verdict is {verdict}")
+        if row:
+            return f'<tr data-x="{index}" data-v="{verdict}" data-c="none" data-fl="0"><th scope="row">{name}</th>' + (
+                f'<td colspan="{len(COLUMNS) - 1}" class="err">{problem}</td></tr>'
+            )
+        return (
+            f'<article class="card" id="f{index}" data-v="{verdict}"><h3><span class="x">{index + 1}.</span> '
+            f'{name}</h3><p class="err">{problem}</p></article>'
+        )
+
+
 # --- the page ---------------------------------------------------------------
 
 
@@ -879,9 +905,15 @@ def render_document(
         ]
         for index, report in enumerate(items):
             path = _s(report, "path")
-            card = render_card(
-                report, index, thumbnail=previews.get(path), thumbnails_on=images, open_details=index < OPEN_CARDS
+            draw = partial(
+                render_card,
+                report,
+                index,
+                thumbnail=previews.get(path),
+                thumbnails_on=images,
+                open_details=index < OPEN_CARDS,
             )
+            card = _drawn(draw, index, report)
             if index >= FIRST_PAGE:
                 # Parsed as HTML with scripts off; kept as text (fast to load) with scripts on,
                 # until the script shows its page. Report text is escaped, so it cannot close this.

@@ -10,6 +10,7 @@ from rich.tree import Tree
 
 from provenance.evidence import Credentials, Manifest
 from provenance.read.c2pa_codes import assess, trust_note
+from provenance.render.safe import visible, visible_line
 from provenance.report import Report
 
 VERDICT_STYLE = {
@@ -194,14 +195,14 @@ def manifest_tree(credentials: Credentials) -> Tree:
 
 def _head(report: Report) -> Text:
     """The first line: verdict, confidence (none for an error: nothing was judged), type and size."""
-    verdict = Text(f" {report.verdict.upper()} ", style=VERDICT_STYLE.get(report.verdict, "bold"))
+    verdict = Text(f" {printable(report.verdict.upper())} ", style=VERDICT_STYLE.get(report.verdict, "bold"))
     if report.error:
         head = Text.assemble(verdict, "  error kind: ", (printable(report.error.kind), "bold"))
     else:
-        head = Text.assemble(verdict, "  confidence: ", (report.confidence, "bold"))
+        head = Text.assemble(verdict, "  confidence: ", (printable(report.confidence), "bold"))
     if report.media_type:
         size = f", {plural(report.size, 'byte')}" if report.size is not None else ""
-        head.append(f"   {report.media_type}{size}")
+        head.append(printable(f"   {report.media_type}{size}"))
     return head
 
 
@@ -235,7 +236,7 @@ def render(report: Report, console: Console, verbose: bool = False) -> None:
             for field in report.raw:
                 raw.add_row(_t(field.source), _t(field.field), _t(shorten(field.value, VALUE_CHARS)))
             parts.append(raw)
-        parts.append(Text(f"readers: {', '.join(report.readers) or 'none'}; sha256 {report.sha256}", style="dim"))
+        parts.append(_t(f"readers: {', '.join(report.readers) or 'none'}; sha256 {report.sha256}", "dim"))
     console.print(Panel(Group(*parts), title=Text(printable_path(report.path), style="bold"), title_align="left"))
 
 
@@ -256,15 +257,13 @@ def render_counts(reports: list[Report], console: Console) -> None:
 
 
 def printable_path(path: str) -> str:
-    """A path as a terminal can show it: undecodable bytes become U+FFFD, controls are escaped."""
-    return printable(path, keep_newlines=False)
+    """A path as a terminal can show it, on one line (see :func:`provenance.render.safe.visible`)."""
+    return visible_line(path)
 
 
 def printable(value: str, keep_newlines: bool = True) -> str:
-    """Text from a file made safe for a terminal: no escape sequences, no lone surrogates."""
-    text = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    keep = "\n\t" if keep_newlines else ""
-    return "".join(ch if ch.isprintable() or ch in keep else repr(ch)[1:-1] for ch in text)
+    """Text from a file made safe for a terminal (see :func:`provenance.render.safe.visible`)."""
+    return visible(value, newlines=keep_newlines)
 
 
 def _t(value: object, style: str = "") -> Text:
