@@ -435,7 +435,11 @@ def _asgi_post(app: Any, path: str, headers: dict[str, str], body: bytes) -> tup
         await app(scope, receive, send)
         return sent
 
-    messages = anyio.run(go)
+    # In a thread of its own: a browser test's sync Playwright may keep an event loop running in this one.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as thread:
+        messages = thread.submit(anyio.run, go).result()
     status = next(m["status"] for m in messages if m["type"] == "http.response.start")
     return status, b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
 
