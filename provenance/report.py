@@ -6,9 +6,10 @@ every renderer (text, JSON, JSONL, CSV, HTML) starts from a :class:`Report`.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from provenance.evidence import Credentials, RawField, ReadIssue
 from provenance.judge import FLAGGED
@@ -24,6 +25,33 @@ def schema_path() -> Path:
     if packaged.is_file():
         return packaged
     return Path(__file__).resolve().parent.parent / "schema" / "report.schema.json"
+
+
+_F = TypeVar("_F")
+
+
+def top_of(
+    findings: Sequence[_F], decisive: Collection[str], state: str, fields: Callable[[_F], tuple[str, str, str, str]]
+) -> _F | None:
+    """The finding to headline a row (CSV, the HTML table): the decisive one from the strongest source.
+
+    ``fields`` gives a finding's rule, indicates, strength and source. Signed
+    credentials that verify (``state`` valid or trusted) outrank unsigned
+    metadata, which outranks credentials that fail; an ``info`` finding (an
+    AI-training opt-out, say) never headlines. A file with no decisive
+    finding gets its strongest telling one, or none.
+    """
+
+    def rank(finding: _F) -> tuple[int, int]:
+        _, _, strength, source = fields(finding)
+        order = STRENGTHS.index(strength) if strength in STRENGTHS else len(STRENGTHS)
+        if source != "c2pa":
+            return order, 1
+        return order, 0 if state in ("trusted", "valid") else 2
+
+    telling = [f for f in findings if fields(f)[1] != "info"]
+    chosen = [f for f in telling if fields(f)[0] in decisive] or telling
+    return min(chosen, key=rank) if chosen else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,23 +104,10 @@ class Report:
 
     @property
     def top_finding(self) -> Finding | None:
-        """The decisive finding from the strongest source; never an ``info`` one.
-
-        Signed credentials that verify outrank unsigned metadata, which outranks
-        credentials that fail; a file with no decisive finding gets its strongest
-        telling one, or none.
-        """
-
-        def rank(f: Finding) -> tuple[int, int]:
-            strength = STRENGTHS.index(f.strength) if f.strength in STRENGTHS else len(STRENGTHS)
-            if f.source != "c2pa":
-                return strength, 1
-            return strength, 0 if self.credentials.state in ("trusted", "valid") else 2
-
-        telling = [f for f in self.findings if f.indicates != "info"]
-        decisive = [f for f in telling if f.rule in self.decisive]
-        chosen = decisive or telling
-        return min(chosen, key=rank) if chosen else None
+        """The decisive finding from the strongest source; never an ``info`` one (see :func:`top_of`)."""
+        return top_of(
+            self.findings, self.decisive, self.credentials.state, lambda f: (f.rule, f.indicates, f.strength, f.source)
+        )
 
     def _credentials_dict(self) -> dict[str, Any]:
         data = self.credentials.to_dict()

@@ -336,12 +336,13 @@ def _decisive(report: Mapping[str, Any]) -> set[str]:
 
 
 def _top_finding(report: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    findings = _findings(report)
-    decisive = _decisive(report)
-    for finding in findings:
-        if _s(finding, "rule") in decisive:
-            return finding
-    return findings[0] if findings else None
+    """The finding that headlines the row: as the CSV's ``top_finding`` (decisive, strongest source, never info)."""
+    from provenance.report import top_of
+
+    def fields(finding: Mapping[str, Any]) -> tuple[str, str, str, str]:
+        return _s(finding, "rule"), _s(finding, "indicates"), _s(finding, "strength"), _s(finding, "source")
+
+    return top_of(_findings(report), _decisive(report), _s(_dict(report, "credentials"), "state"), fields)
 
 
 def _generator(report: Mapping[str, Any]) -> str:

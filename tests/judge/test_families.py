@@ -269,6 +269,21 @@ def test_top_finding_is_never_an_info_finding(shared_fixtures: Path) -> None:
     assert csv_fields(only_info)[column] == ""
 
 
+def test_the_html_table_headlines_the_same_finding_as_the_csv(shared_fixtures: Path) -> None:
+    import re
+
+    from provenance.render.html import render_html
+
+    ai = check(SAMPLES / "c2pa_ai_created.jpg")
+    only_info = fixture(shared_fixtures, "CIE-sig-CA.jpg")
+    page = render_html([ai.to_dict(), only_info.to_dict()]).replace("<wbr>", "")
+    rows = re.findall(r"<tr[^>]* data-x=\"(\d)\"[^>]*>(.*?)</tr>", page, re.S)
+    cells = {int(x): re.findall(r"<td[^>]*>(.*?)</td>", row, re.S) for x, row in rows}
+    top = ai.top_finding
+    assert top is not None and cells[0][5].startswith(f"{top.rule}: ")
+    assert cells[1][5] == "", "an info finding never headlines a row"
+
+
 def test_opt_out_alone_does_not_headline(signer: Any, samples_module: ModuleType) -> None:
     manifest = {
         "claim_generator_info": [{"name": "Test camera app", "version": "1.0"}],
