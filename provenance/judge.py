@@ -131,6 +131,12 @@ def _sources(findings: Sequence[Finding], credentials: Credentials) -> str:
     return " and ".join(names[:3])
 
 
+def _verb(subject: str, singular: str, plural: str) -> str:
+    """``subject`` and the verb agreeing with it: Content Credentials, or two sources joined, take the plural."""
+    many = subject.startswith("Content Credentials") or " and " in subject
+    return f"{subject} {plural if many else singular}"
+
+
 def _caveat(lead: Finding, credentials: Credentials, assessment: Assessment) -> str:
     """What the strongest source can and cannot show."""
     if lead.source == "watermark":
@@ -264,7 +270,8 @@ def judge(
         if lead.strength == "declared":
             opening = f"According to {_sources(strongest, credentials)}, this image was {what}"
         else:
-            opening = f"{_sources(strongest, credentials)} holds a generator's fingerprint: this image was {what}"
+            holds = _verb(_sources(strongest, credentials), "holds", "hold")
+            opening = f"{holds} a generator's fingerprint: this image was {what}"
         plural = " and " in others or others.startswith(("Content", "the Content"))
         also = f"; {others} also declare{'' if plural else 's'} it" if others else ""
         caveat = _caveat(lead, credentials, assessment)
@@ -294,8 +301,8 @@ def judge(
             confidence = _lower(confidence)
         if best[0].strength == "weak":
             summary = (
-                f"Only {_sources(best, credentials)} suggests a camera capture ({best[0].value}); this is weak "
-                "evidence, as such fields are easily copied or forged, and no AI markers were found."
+                f"Only {_verb(_sources(best, credentials), 'suggests', 'suggest')} a camera capture ({best[0].value}); "
+                "this is weak evidence, as such fields are easily copied or forged, and no AI markers were found."
             )
         elif from_c2pa:
             signer = credentials.active.signer if credentials.active else None
@@ -310,8 +317,8 @@ def judge(
             )
         else:
             summary = (
-                f"{_sources(best, credentials)} declares a capture ({best[0].value.strip()}) and nothing in the file "
-                "points to AI; unsigned metadata is easily forged, so this is a weak statement."
+                f"{_verb(_sources(best, credentials), 'declares', 'declare')} a capture ({best[0].value.strip()}) "
+                "and nothing in the file points to AI; unsigned metadata is easily forged, so this is a weak statement."
             )
         return Verdict("captured", confidence, _cap(summary) + note, tuple(dict.fromkeys(f.rule for f in best)))
 
@@ -327,8 +334,9 @@ def judge(
         caveat = " The pixel watermark check was not run (--watermarks)."
     if human:
         summary = (
-            f"{_sources(human, credentials)} declares non-generative work ({human[0].value.strip()}) and no AI "
-            "markers were found; that is a claim, not proof, and says nothing about whether the scene is real."
+            f"{_verb(_sources(human, credentials), 'declares', 'declare')} non-generative work "
+            f"({human[0].value.strip()}) and no AI markers were found; that is a claim, not proof, and says nothing "
+            "about whether the scene is real."
         )
         return Verdict("no-evidence", "low", _cap(summary) + note + caveat, tuple(dict.fromkeys(f.rule for f in human)))
     if invalid and captured:

@@ -999,6 +999,79 @@ def c2pa_generative_edit(creds: Credentials) -> bytes:
     return creds.sign(manifest, "image/jpeg", encode(picture(46, (128, 96)), "JPEG", quality=85), ingredients)
 
 
+def c2pa_firefly_created(creds: Credentials) -> bytes:
+    """Laid out as Adobe Firefly signs a text-to-image result: claim generator ``Adobe_Firefly``, c2pa.created
+    by ``Adobe Firefly`` with trainedAlgorithmicMedia. The names are spoofed: the signer is the test signer."""
+    manifest = {
+        "claim_generator_info": [{"name": "Adobe_Firefly", "version": "0.0-test"}],
+        "title": "c2pa_firefly_created.jpg",
+        "assertions": [
+            actions(
+                {
+                    "action": "c2pa.created",
+                    "digitalSourceType": DST + "trainedAlgorithmicMedia",
+                    "softwareAgent": {"name": "Adobe Firefly"},
+                    "parameters": {"com.adobe.firefly.operation": "text_to_image"},
+                }
+            )
+        ],
+    }
+    return creds.sign(manifest, "image/jpeg", encode(picture(47, (128, 96)), "JPEG", quality=85))
+
+
+def c2pa_adobe_generative_assertion(creds: Credentials) -> bytes:
+    """An edit whose only AI statement is Adobe's custom ``com.adobe.generative-ai`` assertion, as early (2023)
+    Firefly manifests were reported to carry; no source type, no agent. Spoofed: the signer is the test signer."""
+    manifest = {
+        "claim_generator_info": [{"name": "provenance sample photo editor", "version": "1.0"}],
+        "title": "c2pa_adobe_generative_assertion.jpg",
+        "assertions": [
+            actions({"action": "c2pa.opened", "parameters": {"ingredientIds": ["original"]}}, {"action": "c2pa.edited"}),
+            {"label": "com.adobe.generative-ai", "data": {"description": "Adobe generative AI was used"}},
+        ],
+    }
+    original = encode(picture(48, (128, 96)), "JPEG", quality=85)
+    ingredients = [({"title": "original.jpg", "relationship": "parentOf", "label": "original"}, "image/jpeg", original)]
+    return creds.sign(manifest, "image/jpeg", encode(picture(49, (128, 96)), "JPEG", quality=85), ingredients)
+
+
+def c2pa_google_created(creds: Credentials) -> bytes:
+    """c2pa.created by ``Imagen`` with trainedAlgorithmicMedia, as Google's generated images are reported to
+    carry. The name is spoofed: the signer is the test signer."""
+    manifest = {
+        "claim_generator_info": [{"name": "provenance sample generator", "version": "1.0"}],
+        "title": "c2pa_google_created.jpg",
+        "assertions": [
+            actions(
+                {
+                    "action": "c2pa.created",
+                    "digitalSourceType": DST + "trainedAlgorithmicMedia",
+                    "softwareAgent": {"name": "Imagen"},
+                }
+            )
+        ],
+    }
+    return creds.sign(manifest, "image/jpeg", encode(picture(50, (128, 96)), "JPEG", quality=85))
+
+
+def c2pa_agent_edit(creds: Credentials, title: str, agent: Any, seed: int) -> bytes:
+    """An existing picture (an ingredient without credentials) edited by a named generative product, with no
+    source type: only the agent of the c2pa.edited action says a generative model changed it. Spoofed name."""
+    manifest = {
+        "claim_generator_info": [{"name": "provenance sample photo editor", "version": "1.0"}],
+        "title": title,
+        "assertions": [
+            actions(
+                {"action": "c2pa.opened", "parameters": {"ingredientIds": ["original"]}},
+                {"action": "c2pa.edited", "softwareAgent": agent, "description": "background replaced"},
+            )
+        ],
+    }
+    original = encode(picture(seed, (128, 96)), "JPEG", quality=85)
+    ingredients = [({"title": "original.jpg", "relationship": "parentOf", "label": "original"}, "image/jpeg", original)]
+    return creds.sign(manifest, "image/jpeg", encode(picture(seed + 1, (128, 96)), "JPEG", quality=85), ingredients)
+
+
 def tamper_jpeg(data: bytes) -> bytes:
     """Flip one bit of the entropy-coded image data, after the manifest and headers."""
     scan = data.index(b"\xff\xda")
@@ -1415,6 +1488,46 @@ SIGNED: list[Sample] = [
         "not of the created action, so ai-edited",
     ),
     Sample(
+        "c2pa_firefly_created.jpg",
+        "ai-generated",
+        "valid",
+        ("ADOBE-001", "ADOBE-003", "IPTC-010"),
+        "C2PA laid out as Adobe Firefly text-to-image: claim generator `Adobe_Firefly`, c2pa.created by "
+        "`Adobe Firefly` with trainedAlgorithmicMedia (spoofed names: test signer)",
+    ),
+    Sample(
+        "c2pa_adobe_generative_assertion.jpg",
+        "ai-edited",
+        "valid",
+        ("ADOBE-004",),
+        "C2PA: c2pa.opened an ingredient without credentials, c2pa.edited, and Adobe's custom "
+        "`com.adobe.generative-ai` assertion as the only AI statement (reported for early Firefly manifests; "
+        "spoofed: test signer)",
+    ),
+    Sample(
+        "c2pa_google_created.jpg",
+        "ai-generated",
+        "valid",
+        ("GOOGLE-001", "IPTC-010"),
+        "C2PA: c2pa.created by softwareAgent `Imagen` with trainedAlgorithmicMedia (spoofed name: test signer)",
+    ),
+    Sample(
+        "c2pa_openai_edit.jpg",
+        "ai-edited",
+        "valid",
+        ("OPENAI-003",),
+        "C2PA: c2pa.opened an ingredient without credentials, then c2pa.edited by softwareAgent `gpt-image-1` "
+        "(spoofed name: test signer), no digitalSourceType: an OpenAI model as the agent of an edit, so ai-edited",
+    ),
+    Sample(
+        "c2pa_designer_edit.jpg",
+        "ai-edited",
+        "valid",
+        ("MICROSOFT-003",),
+        "C2PA: c2pa.opened an ingredient without credentials, then c2pa.edited by softwareAgent "
+        "`Image Creator from Designer` (spoofed name: test signer), no digitalSourceType: ai-edited",
+    ),
+    Sample(
         "c2pa_tampered.jpg",
         "no-evidence",
         "invalid",
@@ -1435,6 +1548,11 @@ def make_signed(pki: SigningChain) -> dict[str, bytes]:
         "c2pa_ai_created.jpg": ai,
         "c2pa_microsoft_designer.jpg": c2pa_microsoft_designer(creds),
         "c2pa_generative_edit.jpg": c2pa_generative_edit(creds),
+        "c2pa_firefly_created.jpg": c2pa_firefly_created(creds),
+        "c2pa_adobe_generative_assertion.jpg": c2pa_adobe_generative_assertion(creds),
+        "c2pa_google_created.jpg": c2pa_google_created(creds),
+        "c2pa_openai_edit.jpg": c2pa_agent_edit(creds, "c2pa_openai_edit.jpg", {"name": "gpt-image-1"}, 51),
+        "c2pa_designer_edit.jpg": c2pa_agent_edit(creds, "c2pa_designer_edit.jpg", "Image Creator from Designer", 53),
         "c2pa_capture.jpg": capture,
         "c2pa_ai_edited.png": edited,
         "c2pa_tampered.jpg": tampered,
