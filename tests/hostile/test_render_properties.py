@@ -43,6 +43,7 @@ from provenance.render.text import render
 from provenance.report import Report, ReportError
 from provenance.scan import Render
 from provenance.unicode import valid, valid_text
+from tests.hostile.test_output import unsafe
 
 PROFILE = settings(max_examples=120, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -72,19 +73,6 @@ HOSTILE = (
     "=HYPERLINK(1)",
     '"\n,',
 )
-
-
-def unsafe(text: str, newlines: bool = True) -> list[str]:
-    """The characters of ``text`` that must not reach a person's terminal or page."""
-    allowed = "\n\t" if newlines else ""
-    return [
-        ch
-        for ch in text
-        if (ord(ch) < 0x20 and ch not in allowed)
-        or 0x7F <= ord(ch) <= 0x9F
-        or 0xD800 <= ord(ch) <= 0xDFFF
-        or ch in BIDI
-    ]
 
 
 _chars = st.one_of(
