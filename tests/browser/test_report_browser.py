@@ -125,6 +125,8 @@ def test_card_shows_chain_failures_and_findings(watched: Watched, report_file: P
     page.wait_for_function("() => document.querySelectorAll('#ft tbody tr[data-x]').length === 1")
     page.click("#ft tbody tr[data-x] th a")
     card = page.locator("#cards article", has_text="CIE-sig-CA.jpg")
+    # The card opens on the hashchange event the click fires, which may come after the click returns.
+    card.locator("details[open]").first.wait_for(state="attached", timeout=5000)
     assert card.locator("details").first.get_attribute("open") is not None
     failing = card.locator("li.ingredient.failing")
     assert failing.count() == 1 and failing.is_visible()
