@@ -142,7 +142,21 @@ def library_version() -> str:
         return "unavailable"
 
 
-_REMOTE_URL = re.compile(r"url\s+\(?([^\s()]+)")
+#: The URL at the end of the library's "remote manifest" error: everything after ``url``, to the end
+#: (``... from url X`` offline, ``... for url (X)`` when a fetch failed). URLs may hold parentheses, and
+#: one with white space is no URL: cutting at either would show a prefix of the pointer as if it were it.
+_REMOTE_URL = re.compile(r"\burl\s+(.+)\Z", re.DOTALL)
+
+
+def _url_in_message(text: str, limits: Limits) -> str | None:
+    """The http(s) URL the library's error names, whole; ``None`` when there is none fit to show."""
+    found = _REMOTE_URL.search(text)
+    if found is None:
+        return None
+    url = found.group(1)
+    if url.startswith("(") and ")" in url:
+        url = url[1 : url.rindex(")")]
+    return http_url(url, limits)
 
 
 # --- Bounding the work before the library sees the store ---------------------
@@ -376,9 +390,7 @@ def _read(
     except c2pa.C2paError as exc:
         text = str(exc)
         if text.startswith("Remote") or "remote manifest" in text.lower():
-            found = _REMOTE_URL.search(text)
-            url = http_url(found.group(1), limits) if found else None
-            url = url or pointer
+            url = _url_in_message(text, limits) or pointer
             return Credentials(state="remote", remote_url=url), ReadResult(
                 raw=(RawField(SOURCE, "remote manifest", url or "unknown URL"),)
             )

@@ -245,3 +245,35 @@ def test_only_http_urls_are_taken_as_remote_manifests(value: str) -> None:
     description = f'<rdf:Description rdf:about="" xmlns:dct="http://purl.org/dc/terms/" dct:provenance="{value}"/>'
     report = check_bytes(_xmp_jpeg(description), "pointer.jpg")
     assert report.credentials.state == "none" and report.credentials.remote_url is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["https://manifests.example/m/(abc).c2pa", "https://manifests.example/m/abc.c2pa)", "https://manifests.example/a(b"],
+)
+@pytest.mark.parametrize("form", ["element", "attribute"])
+def test_the_remote_url_is_the_whole_pointer(value: str, form: str) -> None:
+    # Parentheses are URL characters: the URL shown is the one the file names, never a prefix of it.
+    if form == "element":
+        description = (
+            '<rdf:Description rdf:about="" xmlns:dcterms="http://purl.org/dc/terms/">'
+            f"<dcterms:provenance>{value}</dcterms:provenance></rdf:Description>"
+        )
+    else:
+        description = (
+            f'<rdf:Description rdf:about="" xmlns:dcterms="http://purl.org/dc/terms/" dcterms:provenance="{value}"/>'
+        )
+    report = check_bytes(_xmp_jpeg(description), "pointer.jpg")
+    assert (report.credentials.state, report.credentials.remote_url) == ("remote", value)
+    assert {"source": "c2pa", "field": "remote manifest", "value": value} in [r.to_dict() for r in report.raw]
+
+
+@pytest.mark.parametrize("value", ["https://good.example/ evil.example/x", "https://good.example/\tx"])
+def test_a_pointer_with_white_space_is_never_shown_cut_at_it(value: str) -> None:
+    description = (
+        '<rdf:Description rdf:about="" xmlns:dcterms="http://purl.org/dc/terms/">'
+        f"<dcterms:provenance>{value}</dcterms:provenance></rdf:Description>"
+    )
+    report = check_bytes(_xmp_jpeg(description), "pointer.jpg")
+    assert report.credentials.remote_url is None
+    assert "https://good.example/" not in json.dumps(report.to_dict())
