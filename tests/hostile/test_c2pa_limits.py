@@ -249,7 +249,11 @@ def test_only_http_urls_are_taken_as_remote_manifests(value: str) -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["https://manifests.example/m/(abc).c2pa", "https://manifests.example/m/abc.c2pa)", "https://manifests.example/a(b"],
+    [
+        "https://manifests.example/m/(abc).c2pa",
+        "https://manifests.example/m/abc.c2pa)",
+        "https://manifests.example/a(b",
+    ],
 )
 @pytest.mark.parametrize("form", ["element", "attribute"])
 def test_the_remote_url_is_the_whole_pointer(value: str, form: str) -> None:
