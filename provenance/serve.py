@@ -468,20 +468,26 @@ def create_app(settings: Settings) -> ASGIApp:
 
 
 def _protocol(settings: Settings) -> type[Any]:
-    """uvicorn's h11 protocol with a deadline on each request's headers.
+    """uvicorn's h11 protocol with a deadline on each request's headers, and on a body never read.
 
     uvicorn times out idle keep-alive connections but not a client that
     opens a connection and sends its headers a byte at a time; this one is
     closed ``header_timeout`` seconds after the connection opens (or the
-    previous response ends) unless a whole request head has arrived.
+    previous response ends, or the next request starts) unless a whole
+    request head has arrived. A request answered before its body was read
+    (refused: no token, say) leaves the rest of that body
+    ``body_idle_timeout`` seconds, however it trickles; then the connection
+    is closed.
     """
     import h11
     from uvicorn.protocols.http.h11_impl import H11Protocol
 
     limit = settings.header_timeout
+    unread_limit = settings.body_idle_timeout
 
     class HeaderDeadline(H11Protocol):
         _deadline: Any = None
+        _unread: Any = None
 
         def _arm(self) -> None:
             self._disarm()
@@ -501,18 +507,34 @@ def _protocol(settings: Settings) -> type[Any]:
             super().connection_made(transport)
             self._arm()
 
+        def _cut_unread(self, cycle: Any) -> None:
+            self._unread = None
+            # Still the answered request's body (not a later request's, which the app may be reading).
+            if self.cycle is cycle and self.conn.their_state is h11.SEND_BODY and not self.transport.is_closing():
+                self.transport.close()
+
         def data_received(self, data: bytes) -> None:
             super().data_received(data)
             if self.conn.their_state is not h11.IDLE:
                 self._disarm()
+            elif self._deadline is None and not self.transport.is_closing():
+                # The next request began after a body that came in once its answer was sent.
+                self._arm()
 
         def on_response_complete(self) -> None:
             super().on_response_complete()
-            if not self.transport.is_closing() and self.conn.their_state is h11.IDLE:
+            if self.transport.is_closing():
+                return
+            if self.conn.their_state is h11.IDLE:
                 self._arm()
+            elif self.conn.their_state is h11.SEND_BODY and self._unread is None:
+                self._unread = self.loop.call_later(unread_limit, self._cut_unread, self.cycle)
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._disarm()
+            if self._unread is not None:
+                self._unread.cancel()
+                self._unread = None
             super().connection_lost(exc)
 
     return HeaderDeadline
