@@ -276,7 +276,8 @@ def output_clash(out: str, inputs: Iterable[str], what: str = "--out") -> str | 
     """Why writing ``out`` would destroy an input, or ``None`` if it would not.
 
     Writing is refused when ``out`` already exists and is one of the named
-    input files (same device and inode), lies inside a named folder where the
+    input files (same device and inode; ``-``: the file standard input was
+    redirected from), lies inside a named folder where the
     walk would check it, or looks like an image (an image extension, or
     content that sniffs as one) wherever it is. A file that does not exist
     yet, and anything that is not a regular file (``/dev/stdout``), is fine.
@@ -289,10 +290,9 @@ def output_clash(out: str, inputs: Iterable[str], what: str = "--out") -> str | 
         return None
     real = os.path.realpath(out)
     for given in inputs:
-        if given == "-":
-            continue
         try:
-            other = os.stat(given)
+            # ``-`` is standard input: the file it was redirected from (``< in.dat``), if any.
+            other = os.fstat(0) if given == "-" else os.stat(given)
         except OSError:
             continue
         if (other.st_dev, other.st_ino) == (info.st_dev, info.st_ino):

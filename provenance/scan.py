@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import itertools
 import json
 import os
 import signal
@@ -676,7 +677,7 @@ def _run(config: ScanConfig, options: Any, stdout: IO[bytes], stderr: IO[str], s
     if config.files_from not in (None, "-") and not os.path.isfile(config.files_from):
         raise ScanError(f"--files-from: no such file: {config.files_from}")
 
-    _refuse_overwriting_inputs(config)
+    _refuse_overwriting_inputs(config, stdin)
 
     summary = Summary(fail_on=config.fail_on)
     previous = Previous()
@@ -796,14 +797,44 @@ def _run(config: ScanConfig, options: Any, stdout: IO[bytes], stderr: IO[str], s
     return summary
 
 
-def _refuse_overwriting_inputs(config: ScanConfig) -> None:
-    """Stop before writing anything if ``--out`` or ``--summary-json`` would overwrite an input."""
+def _refuse_overwriting_inputs(config: ScanConfig, stdin: IO[bytes]) -> None:
+    """Stop before writing anything if ``--out`` or ``--summary-json`` would overwrite an input.
+
+    The inputs are the paths given, the ``--files-from`` list itself, and the
+    files and folders it names: the list is read ahead for this when it is a
+    file (or standard input redirected from one), and only if an output
+    already exists. A list piped in is read as it comes, after the output is
+    opened (SECURITY.md, Known gaps).
+    """
     inputs = [*config.paths, *([config.files_from] if config.files_from not in (None, "-") else [])]
     for own, what in ((config.out, "--out"), (config.summary_json, "--summary-json")):
         if own is not None:
-            clash = output_clash(str(own), inputs, what)
+            with contextlib.closing(_listed_ahead(config, stdin)) as listed:
+                clash = output_clash(str(own), itertools.chain(inputs, listed), what)
             if clash is not None:
                 raise ScanError(clash)
+
+
+def _listed_ahead(config: ScanConfig, stdin: IO[bytes]) -> Generator[str, None, None]:
+    """The names in the ``--files-from`` list, read now without using it up; none from a pipe."""
+    if config.files_from is None:
+        return
+    if config.files_from != "-":
+        with open(config.files_from, "rb") as stream:
+            yield from read_list(stream, config.nul)
+        return
+    try:
+        fd = stdin.fileno()
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return
+        start = os.lseek(fd, 0, os.SEEK_CUR)
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return
+    try:
+        with io.FileIO(os.dup(fd), "rb") as stream:
+            yield from read_list(stream, config.nul)
+    finally:
+        os.lseek(fd, start, os.SEEK_SET)
 
 
 def _identity(text: str) -> str:

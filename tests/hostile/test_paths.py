@@ -627,6 +627,8 @@ def _out_world(tmp_path: Path) -> dict[str, Path]:
     (other / "img.png").write_bytes(PLAIN_PNG)
     (other / "noext").write_bytes(PLAIN_PNG)  # an image by content only
     (tmp_path / "list.txt").write_bytes(os.fsencode(folder / "in.png") + b"\n")
+    (tmp_path / "list-notes.txt").write_bytes(os.fsencode(folder / "notes.dat") + b"\n")
+    (tmp_path / "list-folder.txt").write_bytes(os.fsencode(folder) + b"\n")
     report = cli("check", "--format", "jsonl", str(folder / "in.png"))
     (tmp_path / "r.jsonl").write_bytes(report.stdout)
     return {"folder": folder, "other": other, "root": tmp_path}
@@ -642,6 +644,9 @@ OUT_CLASHES = {
     "scan-image-from-list": ["scan", "--files-from", "{root}/list.txt", "--out", "{other}/img.png"],
     "scan-image-by-content": ["scan", "--files-from", "{root}/list.txt", "--out", "{other}/noext"],
     "scan-the-list": ["scan", "--files-from", "{root}/list.txt", "--out", "{root}/list.txt"],
+    # A file or folder named in the list is an input like one named on the command line.
+    "scan-non-image-from-list": ["scan", "--files-from", "{root}/list-notes.txt", "--out", "{folder}/notes.dat"],
+    "scan-walked-from-list": ["scan", "--files-from", "{root}/list-folder.txt", "--out", "{folder}/data.bin"],
     "scan-summary-json": ["scan", "{folder}", "--out", "{root}/ok.jsonl", "--summary-json", "{folder}/in.png"],
     "scan-resume": ["scan", "{folder}", "--resume", "--out", "{folder}/in3.png"],
     "report-its-input": ["report", "{root}/r.jsonl", "--out", "{root}/r.jsonl"],
@@ -660,6 +665,37 @@ def test_out_that_would_overwrite_an_input_is_refused(tmp_path: Path, case: str)
     assert b"overwrite" in result.stderr or b"destroy" in result.stderr
     assert result.stdout == b""
     snap.assert_unchanged()  # nothing truncated, nothing written, not even the --out of scan-summary-json
+
+
+STDIN_CLASHES = {
+    "check-stdin-image": (["check", "-", "--format", "json", "--out", "{folder}/notes.dat"], "notes.dat"),
+    "scan-stdin-image": (["scan", "-", "--out", "{folder}/notes.dat"], "notes.dat"),
+    "scan-stdin-list": (["scan", "--files-from", "-", "--out", "{folder}/notes.dat"], "list-notes.txt"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(STDIN_CLASHES))
+def test_out_that_is_the_file_standard_input_reads_is_refused(tmp_path: Path, case: str) -> None:
+    # ``provenance check - --out notes.dat < notes.dat`` read the file, then wrote its report over it.
+    world = _out_world(tmp_path)
+    args, source = STDIN_CLASHES[case]
+    snap = Snapshot.of([world["folder"], world["other"], world["root"]])
+    source_path = world["root"] / source if source.startswith("list") else world["folder"] / source
+    with open(source_path, "rb") as stdin:
+        result = cli(*[a.format(**{k: str(v) for k, v in world.items()}) for a in args], stdin=stdin)
+    assert result.returncode == 2, (result.stdout.decode(), result.stderr.decode())
+    assert b"destroy" in result.stderr
+    snap.assert_unchanged()
+
+
+def test_a_list_on_standard_input_is_still_read_whole_after_the_check(tmp_path: Path) -> None:
+    world = _out_world(tmp_path)
+    with open(world["root"] / "list.txt", "rb") as stdin:
+        result = cli("scan", "--files-from", "-", "--out", str(world["root"] / "r.jsonl"), stdin=stdin)
+    assert result.returncode == 1, result.stderr.decode()
+    assert [json.loads(line)["verdict"] for line in (world["root"] / "r.jsonl").read_text().splitlines()] == [
+        "ai-generated"
+    ]
 
 
 def test_out_beside_the_inputs_is_still_allowed(tmp_path: Path) -> None:
