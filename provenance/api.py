@@ -24,6 +24,7 @@ from provenance.limits import DEFAULT_LIMITS, Limits
 from provenance.match import RuleSet, load_rules, match
 from provenance.paths import CHANGED, CHANGED_MESSAGE, SWAPPED_ERRNOS, Found, open_found
 from provenance.read import Extracted, ReadOptions, read
+from provenance.read import _failed as failed_reader
 from provenance.read.c2pa import TrustList, TrustSettings, default_trust_lists, user_trust_list
 from provenance.report import Report, ReportError
 from provenance.unicode import valid_text
@@ -198,10 +199,21 @@ def _bounded(extracted: Extracted) -> Extracted:
     issues = list(extracted.issues[:MAX_ISSUES])
     if len(extracted.issues) > MAX_ISSUES:
         issues.append(ReadIssue("limit-exceeded", f"{len(extracted.issues) - MAX_ISSUES} more issues not listed"))
+    readers = list(extracted.readers)
     for source, count in dropped.items():
         message = f"{count} more {source} fields not checked: over {MAX_ITEMS_PER_SOURCE} per source"
         issues.append(ReadIssue("limit-exceeded", message, source))
-    return replace(extracted, evidence=tuple(evidence), raw=tuple(raw), issues=tuple(issues))
+        # Fields the rules never saw may hold anything: that check did not finish, and the
+        # summary must not say that nothing in the file points to AI.
+        reader = _READER_OF.get(source)
+        if reader in readers:
+            readers.remove(reader)
+            issues.append(failed_reader(reader, message))
+    return replace(extracted, evidence=tuple(evidence), raw=tuple(raw), issues=tuple(issues), readers=tuple(readers))
+
+
+#: The reader whose check an evidence source comes from.
+_READER_OF = {"xmp": "xmp", "exif": "exif", "png-text": "text", "jpeg-comment": "text", "c2pa": "c2pa"}
 
 
 def _error(name: str, kind: str, message: str, size: int | None, digest: str | None, rules: RuleSet) -> Report:

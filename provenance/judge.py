@@ -299,6 +299,8 @@ def judge(
             confidence = "low"
         if conflict or metadata_failed:
             confidence = _lower(confidence)
+        # A check that did not finish read only part of the file (the note below says which).
+        nothing = "nothing the checks that finished found" if metadata_failed else "nothing in the file"
         if best[0].strength == "weak":
             summary = (
                 f"Only {_verb(_sources(best, credentials), 'suggests', 'suggest')} a camera capture ({best[0].value}); "
@@ -313,12 +315,12 @@ def judge(
             )
             summary = (
                 f"Content Credentials signed by {signer or 'an unnamed signer'}, {trust}, declare a capture "
-                "and nothing in the file points to AI; this says who signed the claim, not that the scene is real."
+                f"and {nothing} points to AI; this says who signed the claim, not that the scene is real."
             )
         else:
             summary = (
                 f"{_verb(_sources(best, credentials), 'declares', 'declare')} a capture ({best[0].value.strip()}) "
-                "and nothing in the file points to AI; unsigned metadata is easily forged, so this is a weak statement."
+                f"and {nothing} points to AI; unsigned metadata is easily forged, so this is a weak statement."
             )
         return Verdict("captured", confidence, _cap(summary) + note, tuple(dict.fromkeys(f.rule for f in best)))
 

@@ -281,3 +281,26 @@ def test_a_pointer_with_white_space_is_never_shown_cut_at_it(value: str) -> None
     report = check_bytes(_xmp_jpeg(description), "pointer.jpg")
     assert report.credentials.remote_url is None
     assert "https://good.example/" not in json.dumps(report.to_dict())
+
+
+# --- Fields past the per-source cap were not checked: no sentence may say they hold nothing ----------
+
+
+def test_an_ai_action_past_the_field_cap_is_never_summed_up_as_nothing(signer: Any, samples_module: ModuleType) -> None:
+    # A capture, thousands of plain actions, then an AI edit: the AI action lies past the
+    # 4096 c2pa fields passed to the rules. The summary said "declare a capture and nothing in
+    # the file points to AI", of a file whose signed manifest declares AI.
+    actions = [{"action": "c2pa.created", "digitalSourceType": DST + "digitalCapture"}]
+    actions += [{"action": "c2pa.color_adjustments"} for _ in range(5000)]
+    actions.append({"action": "c2pa.edited", "digitalSourceType": DST + "trainedAlgorithmicMedia"})
+    manifest = {
+        "claim_generator_info": [{"name": "Synthetic Test Editor", "version": "1.0"}],
+        "title": "edited.jpg",
+        "assertions": [samples_module.actions(*actions)],
+    }
+    report = check_bytes(_signed(signer, samples_module, manifest, 0), "padded.jpg")
+    assert "nothing in the file points to AI" not in report.summary and "not checked" in report.summary
+    assert "c2pa" not in report.readers
+    failed = [i for i in report.issues if i.kind == "reader-failed" and i.source == "c2pa"]
+    assert failed and "not checked" in failed[0].message
+    assert report.confidence != "medium"  # a capture from a check that did not finish is worth less
