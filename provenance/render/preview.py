@@ -114,6 +114,8 @@ def read_checked(path: str, sha256: str | None, size: int | None) -> bytes | Pre
         if exc.errno == errno.ELOOP or os.path.islink(path):
             return Preview(None, LINK)
         return Preview(None, GONE if exc.errno == errno.ENOENT else UNREADABLE)
+    except ValueError:  # a NUL, or a lone surrogate no file name can hold (UnicodeEncodeError)
+        return Preview(None, UNREADABLE)
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
