@@ -296,7 +296,8 @@ def output_clash(out: str, inputs: Iterable[str], what: str = "--out") -> str | 
         except OSError:
             continue
         if (other.st_dev, other.st_ino) == (info.st_dev, info.st_ino):
-            return f"{what} {out} is the input {given}; writing it would destroy it"
+            source = "the file standard input reads" if given == "-" else f"the input {given}"
+            return f"{what} {out} is {source}; writing it would destroy it"
         if stat.S_ISDIR(other.st_mode) and _walked_in(real, os.path.realpath(given)):
             return (
                 f"{what} {out} is a file inside {given}, which is being checked; writing it would destroy it "
