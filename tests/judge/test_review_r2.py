@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from provenance.api import check
+from provenance.api import check, make_options
 from tests.conftest import SAMPLES
 from tests.judge.test_families import fixture, text_of
 
@@ -36,3 +36,18 @@ def test_a_software_name_is_not_called_a_model() -> None:
     assert "(Ideogram 2.0)" in tiff.summary and "model Ideogram" not in tiff.summary
     # A rule that names its generator still says "model": the model really is one.
     assert "(OpenAI model gpt-image-1)" in check(SAMPLES / "c2pa_ai_created.jpg").summary
+
+
+def test_ingredient_signer_trusted_by_the_lists_in_use_is_not_called_untrusted() -> None:
+    # The ingredients of c2pa_ai_edited.png stored signingCredential.untrusted when they were added;
+    # with the test CA as an anchor the library's ingredient deltas say signingCredential.trusted now.
+    options = make_options(trust_anchors=[SAMPLES / "test-ca.pem"])
+    report = check(SAMPLES / "c2pa_ai_edited.png", options)
+    assert report.credentials.state == "trusted"
+    codes = [f.code for m in report.credentials.manifests for i in m.ingredients for f in i.failures]
+    assert "signingCredential.untrusted" not in codes
+    assert all(m.trust == "trusted" for m in report.credentials.manifests)
+    assert "no trust list" not in text_of(report)
+    # Without the anchor the same ingredients are untrusted, and the report says so.
+    plain = check(SAMPLES / "c2pa_ai_edited.png")
+    assert "nor are the signers of 2 ingredient manifests" in text_of(plain)
