@@ -595,10 +595,13 @@ def _ingredient_node(
         _status_list(
             _list(ingredient, "failures"), "Why this ingredient fails" if failing else "Notes on this ingredient"
         ),
-        _declarations(_list(ingredient, "ai_declarations")),
     ]
     child_label = _s(ingredient, "manifest")
     child = by_label.get(child_label) if child_label else None
+    shown = child is not None and child_label not in seen and depth < MAX_CHAIN_DEPTH
+    if not shown:
+        # The ingredient's own manifest, nested below, lists these; one fact is shown once.
+        out.append(_declarations(_list(ingredient, "ai_declarations")))
     if child is not None and child_label not in seen:
         if depth >= MAX_CHAIN_DEPTH:
             out.append("<p class=x>The chain goes deeper; the JSON report has the rest.</p>")

@@ -51,3 +51,18 @@ def test_ingredient_signer_trusted_by_the_lists_in_use_is_not_called_untrusted()
     # Without the anchor the same ingredients are untrusted, and the report says so.
     plain = check(SAMPLES / "c2pa_ai_edited.png")
     assert "nor are the signers of 2 ingredient manifests" in text_of(plain)
+
+
+def test_html_chain_lists_an_ingredient_declaration_once() -> None:
+    # c2pa_ai_edited.png: the component ingredient c2pa_ai_created.jpg has its own manifest, nested in the
+    # chain under the ingredient; its three AI declarations were printed under both.
+    import re
+
+    from provenance.render.html import render_card
+
+    card = render_card(check(SAMPLES / "c2pa_ai_edited.png").to_dict(), 0)
+    chain = card.split("Manifest chain", 1)[1].split("<h5>", 1)[0]
+    for rule in ("OPENAI-001", "IPTC-010", "OPENAI-002"):
+        assert len(re.findall(rf"AI declaration: ai-edited</span> <code>{rule}</code>", chain)) == 1, rule
+    # The active manifest keeps its own.
+    assert len(re.findall(r"AI declaration: ai-edited</span> <code>IPTC-009</code>", chain)) == 1
