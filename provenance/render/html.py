@@ -57,8 +57,7 @@ STATES: dict[str, str] = {
     "none": "None",
 }
 STATE_MEANING: dict[str, str] = {
-    "invalid": "the Content Credentials fail validation: the file or its manifest changed after signing, "
-    "or the signature is broken",
+    "invalid": "the Content Credentials fail validation",
     "trusted": "the Content Credentials verify and the signer is on a trust list in use",
     "valid": "the Content Credentials verify, but the signer is on no trust list in use: "
     "anyone can make such a certificate",
@@ -270,6 +269,27 @@ def _untrusted_ingredients(credentials: Mapping[str, Any]) -> list[str]:
     return titles
 
 
+#: Why credentials are invalid, by failure family (see provenance.read.c2pa_codes): an expired
+#: certificate is not a changed file, and a malformed manifest is not a broken signature.
+INVALID_MEANING: dict[str, str] = {
+    "content-changed": "the pixels or other bound bytes changed after signing",
+    "claim-altered": "the manifest was altered after signing, or its signature does not match it",
+    "malformed": "the manifest is malformed and could not be verified",
+    "credential": "the signing certificate cannot be relied on",
+    "ingredient": "an ingredient's own Content Credentials fail validation",
+}
+
+
+def _invalid_meaning(credentials: Mapping[str, Any]) -> str:
+    why = INVALID_MEANING.get(_s(credentials, "family"))
+    if why is None:
+        return "the Content Credentials fail validation"
+    unchanged = credentials.get("content_unchanged") is True and _s(credentials, "family") != "content-changed"
+    return f"the Content Credentials fail validation: {why}" + (
+        "; the content is unchanged since signing" if unchanged else ""
+    )
+
+
 def _state_words(credentials: Mapping[str, Any]) -> tuple[str, str, str]:
     """The state, the words of its badge and their meaning, for this file's active manifest.
 
@@ -279,6 +299,8 @@ def _state_words(credentials: Mapping[str, Any]) -> tuple[str, str, str]:
     an untrusted signer.
     """
     state = _s(credentials, "state") if _s(credentials, "state") in STATES else "none"
+    if state == "invalid":
+        return state, STATES[state], _invalid_meaning(credentials)
     if state != "valid":
         return state, STATES[state], STATE_MEANING[state]
     active = _s(credentials, "active_manifest")

@@ -6,7 +6,9 @@ from pathlib import Path
 
 from provenance.api import check, make_options
 from tests.conftest import SAMPLES
-from tests.judge.test_families import fixture, text_of
+from tests.judge.test_families import expired, fixture, text_of
+
+__all__ = ["expired"]  # the module-scoped fixture, shared with test_families
 
 
 def test_untrusted_signer_never_called_sound_beside_a_broken_signature(shared_fixtures: Path) -> None:
@@ -66,3 +68,34 @@ def test_html_chain_lists_an_ingredient_declaration_once() -> None:
         assert len(re.findall(rf"AI declaration: ai-edited</span> <code>{rule}</code>", chain)) == 1, rule
     # The active manifest keeps its own.
     assert len(re.findall(r"AI declaration: ai-edited</span> <code>IPTC-009</code>", chain)) == 1
+
+
+def _badge_meaning(report: dict[str, object]) -> str:
+    import re
+
+    from provenance.render.html import render_card
+
+    card = render_card(report, 0)
+    found = re.search(r"<h4>Content Credentials</h4><p><span[^>]*>[^<]*</span> ([^<]*)\.</p>", card)
+    assert found, card[:2000]
+    return found.group(1)
+
+
+def test_html_invalid_badge_is_worded_by_family(shared_fixtures: Path) -> None:
+    assert _badge_meaning(check(SAMPLES / "c2pa_tampered.jpg").to_dict()) == (
+        "the Content Credentials fail validation: the pixels or other bound bytes changed after signing"
+    )
+    no_alg = _badge_meaning(fixture(shared_fixtures, "no_alg.jpg").to_dict())
+    assert no_alg == "the Content Credentials fail validation: the manifest is malformed and could not be verified"
+    e_sig = _badge_meaning(fixture(shared_fixtures, "E-sig-CA.jpg").to_dict())
+    assert "the manifest was altered after signing" in e_sig and "bound bytes" not in e_sig
+
+
+def test_html_invalid_badge_for_an_expired_certificate_does_not_say_changed(expired: tuple[bytes, bytes]) -> None:
+    from provenance.api import check_bytes
+
+    meaning = _badge_meaning(check_bytes(expired[0], "expired.jpg").to_dict())
+    assert meaning == (
+        "the Content Credentials fail validation: the signing certificate cannot be relied on; "
+        "the content is unchanged since signing"
+    )
