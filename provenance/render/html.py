@@ -472,13 +472,20 @@ def _row(index: int, report: Mapping[str, Any]) -> str:
     flag = " <span class=x>flagged</span>" if _flagged(report) else ""
     base, folder = _split_path(_s(report, "path"))
     state_rank = list(STATES).index(state)
+    if verdict == "error":
+        # Nothing was read from a file that could not be analysed: no confidence, no credentials state.
+        judged = '<td data-s="3"></td><td data-s="9" class=x>not checked</td>'
+    else:
+        judged = (
+            f'<td data-s="{CONFIDENCE_RANK.get(confidence, 3)}">{_e(confidence)}</td>'
+            f'<td data-s="{state_rank}">{_badge_state(state, words=_state_words(credentials)[1])}</td>'
+        )
     return (
         f'<tr{" class=later" if index >= FIRST_PAGE else ""} data-x="{index}" data-v="{verdict}" data-c="{state}" '
         f'data-fl="{int(_flagged(report))}">'
         f'<th scope="row"><a href="#f{index}">{_w(base)}</a>{folder}</th>'
         f'<td data-s="{verdict_rank}">{_badge_verdict(verdict, confidence)}{flag}</td>'
-        f'<td data-s="{CONFIDENCE_RANK.get(confidence, 3)}">{_e(confidence)}</td>'
-        f'<td data-s="{state_rank}">{_badge_state(state, words=_state_words(credentials)[1])}</td>'
+        f"{judged}"
         f"<td>{_w(_s(credentials, 'signer'))}</td>"
         f"<td>{_w(_generator(report))}</td>"
         f"<td>{top_text}</td>"
@@ -758,11 +765,19 @@ def render_card(
     name = _name(_s(report, "path"))
     credentials = _dict(report, "credentials")
     findings = _findings(report)
-    line = [
-        _badge_verdict(verdict, _s(report, "confidence")),
-        f"<span>confidence: <strong>{_e(_s(report, 'confidence') or 'unknown')}</strong></span>",
-        _badge_state(state, "Credentials: ", _state_words(credentials)[1]),
-    ]
+    # A file that could not be analysed was never read: no confidence, no credentials state, no
+    # "no findings" (nothing was looked for), and its error stated once.
+    failed = verdict == "error"
+    line = [_badge_verdict(verdict, _s(report, "confidence"))]
+    if failed:
+        kind = _s(_dict(report, "error"), "kind")
+        if kind:
+            line.append(f"<span>error kind: <strong>{_e(kind)}</strong></span>")
+    else:
+        line += [
+            f"<span>confidence: <strong>{_e(_s(report, 'confidence') or 'unknown')}</strong></span>",
+            _badge_state(state, "Credentials: ", _state_words(credentials)[1]),
+        ]
     if _flagged(report):
         line.append("<strong>Flagged</strong>")
     out = [
@@ -773,13 +788,16 @@ def render_card(
     if thumbnails_on:
         out.append(_thumbnail(index, _preview(thumbnail), name))
     out.append(f'<p class="line">{"".join(line)}</p>')
-    out.append(f'<p class="sum">{_e(_s(report, "summary"))}</p>')
-    if _error_text(report):
-        out.append(f'<p class="err">Error {_e(_error_text(report))}</p>')
+    if failed:
+        out.append(f'<p class="sum err">{_e(_s(report, "summary"))}</p>')
+    else:
+        out.append(f'<p class="sum">{_e(_s(report, "summary"))}</p>')
+        if _error_text(report):
+            out.append(f'<p class="err">Error {_e(_error_text(report))}</p>')
     parts = []
-    if state != "none" or _list(credentials, "manifests"):
+    if not failed and (state != "none" or _list(credentials, "manifests")):
         parts.append("Content Credentials")
-    parts.append(f"{len(findings)} finding{'s' * (len(findings) != 1)}")
+    parts.append("file facts" if failed else f"{len(findings)} finding{'s' * (len(findings) != 1)}")
     out.append(f"<details{' open' * open_details}><summary>Details: {', '.join(parts)}</summary>")
     facts = []
     if _s(report, "media_type"):
@@ -793,8 +811,9 @@ def render_card(
         facts.append(f"<dt>Read by</dt><dd>{_e(readers)}</dd>")
     if facts:
         out.append(f'<dl class="facts">{"".join(facts)}</dl>')
-    out.append(_credentials_section(credentials))
-    out.append(_findings_section(report, index))
+    if not failed:
+        out.append(_credentials_section(credentials))
+        out.append(_findings_section(report, index))
     issues = [i for i in _list(report, "issues") if isinstance(i, Mapping)]
     if issues:
         items = "".join(

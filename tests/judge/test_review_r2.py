@@ -99,3 +99,23 @@ def test_html_invalid_badge_for_an_expired_certificate_does_not_say_changed(expi
         "the Content Credentials fail validation: the signing certificate cannot be relied on; "
         "the content is unchanged since signing"
     )
+
+
+def test_html_error_card_and_row_claim_nothing_was_checked(tmp_path: Path) -> None:
+    # A PDF and an empty file are never read: no reader ran, so no confidence, no credentials state,
+    # no "no rule matched", and the error is stated once.
+    from provenance.render.html import render_card, render_html
+
+    pdf = tmp_path / "doc.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
+    for path in (pdf, SAMPLES / "broken_empty.png"):
+        report = check(path).to_dict()
+        assert report["verdict"] == "error" and report["readers"] == []
+        card = render_card(report, 0)
+        message = report["error"]["message"]
+        assert card.count(message) == 1, card
+        assert f"error kind: <strong>{report['error']['kind']}</strong>" in card
+        for claim in ("confidence:", "Credentials: None", "carries no Content Credentials", "no rule matched"):
+            assert claim not in card, claim
+        row = render_html([report]).split('<table id="ft">', 1)[1].split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+        assert "not checked" in row and ">low<" not in row and "Credentials: None" not in row
