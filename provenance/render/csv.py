@@ -37,7 +37,8 @@ COLUMNS = (
 
 
 def csv_fields(report: Report) -> list[str]:
-    """The values of one row, in :data:`COLUMNS` order (empty string for none)."""
+    """The values of one row, in :data:`COLUMNS` order (empty string for none, and for the
+    confidence and credentials state of a file that could not be analysed)."""
     active = report.credentials.active
     top = report.top_finding
     values = [
@@ -46,11 +47,13 @@ def csv_fields(report: Report) -> list[str]:
         f"{top.rule}: {top.title}" if top else "",
         f"{report.error.kind}: {report.error.message}" if report.error else "",
     ]
+    # A file that could not be analysed was never read: it has no confidence and no credentials state.
+    judged = report.error is None
     return [
         csv_path(report.path),
         visible_line(report.verdict),
-        visible_line(report.confidence),
-        visible_line(report.credentials.state),
+        visible_line(report.confidence) if judged else "",
+        visible_line(report.credentials.state) if judged else "",
         *(_defuse(visible_line(v)) for v in values),
     ]
 

@@ -119,3 +119,19 @@ def test_html_error_card_and_row_claim_nothing_was_checked(tmp_path: Path) -> No
             assert claim not in card, claim
         row = render_html([report]).split('<table id="ft">', 1)[1].split("<tbody>", 1)[1].split("</tbody>", 1)[0]
         assert "not checked" in row and ">low<" not in row and "Credentials: None" not in row
+
+
+def test_csv_error_row_has_no_confidence_or_credentials_state(tmp_path: Path) -> None:
+    import csv
+    import io
+
+    from provenance.render.csv import COLUMNS
+    from tests.conftest import run_cli
+
+    (tmp_path / "doc.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")
+    result = run_cli("scan", "--format", "csv", str(tmp_path / "doc.pdf"), str(SAMPLES / "broken_empty.png"))
+    rows = [dict(zip(COLUMNS, r, strict=True)) for r in csv.reader(io.StringIO(result.stdout.decode()))][1:]
+    assert len(rows) == 2
+    for row in rows:
+        assert row["verdict"] == "error" and row["error"]
+        assert (row["confidence"], row["credentials_state"]) == ("", "")
