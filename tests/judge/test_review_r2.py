@@ -135,3 +135,12 @@ def test_csv_error_row_has_no_confidence_or_credentials_state(tmp_path: Path) ->
     for row in rows:
         assert row["verdict"] == "error" and row["error"]
         assert (row["confidence"], row["credentials_state"]) == ("", "")
+
+
+def test_a_finding_does_not_repeat_a_name_its_sentence_already_says() -> None:
+    finding = next(f for f in check(SAMPLES / "drawthings.png").findings if f.rule == "DRAWTHINGS-001")
+    assert finding.value == "Draw Things"
+    assert finding.message == "XMP CreatorTool names Draw Things"
+    # A value that adds something is still given.
+    fooocus = next(f for f in check(SAMPLES / "fooocus.jpg").findings if f.rule == "FOOOCUS-003")
+    assert fooocus.message == "EXIF Software names Fooocus (Fooocus v2.5.5)"
