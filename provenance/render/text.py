@@ -221,9 +221,11 @@ def render(report: Report, console: Console, verbose: bool = False) -> None:
             parts.append(_findings_table(report))
         else:
             parts.append(Text("No findings.", style="dim"))
+    # A note the panel already states (the summary's reader failure, the credentials' Error row) is not repeated.
+    said = [i.message for i in issues if i.kind == "reader-failed"] + [report.credentials.error or ""]
     for issue in issues:
-        if issue.kind == "reader-failed":
-            continue  # the summary says it
+        if issue.kind == "reader-failed" or any(issue.message and issue.message in text for text in said):
+            continue
         parts.append(_t(f"note ({issue.kind}, {issue.source}): {issue.message}", "yellow"))
     if verbose:
         if report.credentials.manifests:
