@@ -402,7 +402,8 @@ class Summary:
         else:
             self.checked += 1
         self.verdicts[verdict] += 1
-        self.states[state] += 1
+        if verdict != "error":  # a file that could not be analysed was never read: it has no credentials state
+            self.states[state] += 1
         if verdict == "error":
             self.error_kinds[(error or "unknown").partition(":")[0]] += 1
         flagged = is_flagged(verdict, state, self.fail_on)
@@ -464,6 +465,8 @@ def render_summary(summary: Summary, console: Any) -> None:
     states = [(s, summary.states[s]) for s in _STATES]
     for (verdict, vn), (state, sn) in zip(verdicts, states, strict=True):
         table.add_row(verdict, str(vn), state, str(sn))
+    if summary.errors:
+        table.add_row("", "", "not checked", str(summary.errors))
     console.print(table)
     parts = [
         f"{summary.files} files",

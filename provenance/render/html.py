@@ -391,7 +391,8 @@ def _error_text(report: Mapping[str, Any]) -> str:
 
 def _overview(reports: Sequence[Mapping[str, Any]]) -> str:
     verdicts = Counter(_verdict(r) for r in reports)
-    states = Counter(_state(r) for r in reports)
+    # A file that could not be analysed was never read: it is counted under no credentials state.
+    states = Counter(_state(r) for r in reports if _verdict(r) != "error")
     flagged = sum(1 for r in reports if _flagged(r))
     out = ['<section id="overview" aria-labelledby="h-overview"><h2 id="h-overview">Overview</h2><div class="counts">']
     out.append(
@@ -481,7 +482,8 @@ def _row(index: int, report: Mapping[str, Any]) -> str:
             f'<td data-s="{state_rank}">{_badge_state(state, words=_state_words(credentials)[1])}</td>'
         )
     return (
-        f'<tr{" class=later" if index >= FIRST_PAGE else ""} data-x="{index}" data-v="{verdict}" data-c="{state}" '
+        f'<tr{" class=later" if index >= FIRST_PAGE else ""} data-x="{index}" data-v="{verdict}" '
+        f'data-c="{"" if verdict == "error" else state}" '
         f'data-fl="{int(_flagged(report))}">'
         f'<th scope="row"><a href="#f{index}">{_w(base)}</a>{folder}</th>'
         f'<td data-s="{verdict_rank}">{_badge_verdict(verdict, confidence)}{flag}</td>'

@@ -167,3 +167,21 @@ def test_text_panel_states_a_reader_problem_once(shared_fixtures: Path) -> None:
     assert any(i.kind == "too-small" for i in small.issues)
     panel = text_of(small)
     assert panel.count("the dwtDct mark needs at least 256x256 pixels") == 1, panel
+
+
+def test_unread_files_are_counted_under_no_credentials_state(tmp_path: Path) -> None:
+    import json
+    import re
+
+    from provenance.render.html import render_html
+    from tests.conftest import run_cli
+
+    names = ("broken_empty.png", "broken_random.jpg", "c2pa_capture.jpg", "plain_gradient.webp")
+    paths = [str(SAMPLES / n) for n in names]
+    summary_file = tmp_path / "summary.json"
+    run_cli("scan", "--summary-json", str(summary_file), "--out", str(tmp_path / "out.jsonl"), *paths)
+    summary = json.loads(summary_file.read_text())
+    assert summary["errors"] == 2 and summary["credentials"]["none"] == 1 and summary["credentials"]["valid"] == 1
+    page = render_html([check(p).to_dict() for p in paths])
+    assert re.search(r'data-fc="none">.*?</th><td>1</td>', page)
+    assert len(re.findall(r'data-v="error" data-c=""', page)) == 2
