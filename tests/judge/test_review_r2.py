@@ -34,6 +34,8 @@ def test_a_software_name_is_not_called_a_model() -> None:
     # xmp:CreatorTool "Leonardo.Ai web app" and EXIF Software "Ideogram 2.0" name products, not models.
     xmp = check(SAMPLES / "iptc_ai_xmp.jpg")
     assert "Leonardo.Ai web app" in xmp.summary and "model Leonardo.Ai" not in xmp.summary
+    # Iptc4xmpExt:AISystemUsed names the system itself: no "declared AI system model" prefix.
+    assert "(Example Image Model; Leonardo.Ai web app)" in xmp.summary
     tiff = check(SAMPLES / "iptc_ai.tiff")
     assert "(Ideogram 2.0)" in tiff.summary and "model Ideogram" not in tiff.summary
     # A rule that names its generator still says "model": the model really is one.
