@@ -187,3 +187,14 @@ def test_unread_files_are_counted_under_no_credentials_state(tmp_path: Path) -> 
     page = render_html([check(p).to_dict() for p in paths])
     assert re.search(r'data-fc="none">.*?</th><td>1</td>', page)
     assert len(re.findall(r'data-v="error" data-c=""', page)) == 2
+
+
+def test_one_software_value_gives_one_finding() -> None:
+    # novelai.webp: EXIF Software "NovelAI Diffusion V4 1A2B3C4D" is NovelAI's model-and-hash fact (NOVELAI-003);
+    # the generic SOFTWARE-001 said the same value again.
+    report = check(SAMPLES / "novelai.webp")
+    on_software = [f.rule for f in report.findings if (f.source, f.field) == ("exif", "Software")]
+    assert on_software == ["NOVELAI-003"]
+    assert report.verdict == "ai-generated" and report.summary.count("NovelAI Diffusion V4") == 1
+    # Other generator names in Software still match the generic rule.
+    assert any(f.rule == "SOFTWARE-001" for f in check(SAMPLES / "iptc_ai.tiff").findings)
