@@ -198,3 +198,13 @@ def test_one_software_value_gives_one_finding() -> None:
     assert report.verdict == "ai-generated" and report.summary.count("NovelAI Diffusion V4") == 1
     # Other generator names in Software still match the generic rule.
     assert any(f.rule == "SOFTWARE-001" for f in check(SAMPLES / "iptc_ai.tiff").findings)
+
+
+def test_readme_says_which_files_a_folder_walk_passes_over() -> None:
+    from provenance.paths import SKIPPED_EXTENSIONS, wanted_in_walk
+
+    readme = (SAMPLES.parent / "README.md").read_text(encoding="utf-8")
+    said = readme.split("- `PATH` is a file, a folder", 1)[1].split("standard input", 1)[0]
+    for ext in (".txt", ".json", ".xmp", ".pdf", ".docx"):
+        assert f"`{ext}`" in said and ext in SKIPPED_EXTENSIONS and not wanted_in_walk("a" + ext)
+    assert "hidden files" in said and not wanted_in_walk(".hidden.png")
