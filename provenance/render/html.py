@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from provenance import __version__
+from provenance.read.c2pa_codes import TOLERATED
 from provenance.render.preview import THUMBNAIL_PIXELS as THUMBNAIL_PIXELS
 from provenance.render.preview import Preview
 from provenance.render.preview import make_thumbnail as make_thumbnail
@@ -524,8 +525,12 @@ def _status_list(entries: Iterable[Any], label: str, active: str | None = None) 
         meaning = _s(entry, "meaning") or _s(entry, "explanation") or code
         explanation = _s(entry, "explanation")
         word = {"failure": "FAILED", "informational": "Note", "success": "Passed"}.get(kind, kind or "Status")
-        if code == "signingCredential.untrusted":
+        if code == "signingCredential.untrusted" or (
+            kind == "failure" and code.endswith(("untrusted", "untrusted_issuer"))
+        ):
             word = "Not on a trust list"
+        elif kind == "failure" and code in TOLERATED:
+            word = "Not verified"  # the library reports it as a failure, but the credentials stay valid
         detail = f' <span class="x">(library says: {_e(explanation)})</span>' if explanation else ""
         if active is not None and not _about(entry, active):
             other = _s(entry, "url").split("/c2pa/", 1)[1].split("/", 1)[0]

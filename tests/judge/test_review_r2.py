@@ -208,3 +208,21 @@ def test_readme_says_which_files_a_folder_walk_passes_over() -> None:
     for ext in (".txt", ".json", ".xmp", ".pdf", ".docx"):
         assert f"`{ext}`" in said and ext in SKIPPED_EXTENSIONS and not wanted_in_walk("a" + ext)
     assert "hidden files" in said and not wanted_in_walk(".hidden.png")
+
+
+def test_html_does_not_call_a_tolerated_code_failed_on_valid_credentials(shared_fixtures: Path) -> None:
+    # C_with_CAWG_data.jpg is valid; the library lists cawg.x509.credential.untrusted among its failures.
+    import re
+
+    from provenance.render.html import render_card
+
+    report = fixture(shared_fixtures, "C_with_CAWG_data.jpg")
+    assert report.credentials.state == "valid"
+    card = render_card(report.to_dict(), 0)
+    words = dict(
+        (code, word) for word, code in re.findall(r"<li><strong>([^<]*)</strong>: [^<]*\. <code>([^<]*)</code>", card)
+    )
+    assert words["cawg.x509.credential.untrusted"] == "Not on a trust list"
+    assert "FAILED" not in card
+    # A real failure keeps its word.
+    assert "<strong>FAILED</strong>" in render_card(fixture(shared_fixtures, "XCA.jpg").to_dict(), 0)
