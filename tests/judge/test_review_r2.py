@@ -226,3 +226,8 @@ def test_html_does_not_call_a_tolerated_code_failed_on_valid_credentials(shared_
     assert "FAILED" not in card
     # A real failure keeps its word.
     assert "<strong>FAILED</strong>" in render_card(fixture(shared_fixtures, "XCA.jpg").to_dict(), 0)
+
+
+def test_a_quoted_description_reads_as_a_quotation() -> None:
+    finding = next(f for f in check(SAMPLES / "c2pa_microsoft_designer.jpg").findings if f.rule == "C2PA-003")
+    assert finding.message == 'The signed creation record describes the image as "AI Generated Image"'
