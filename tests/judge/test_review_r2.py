@@ -231,3 +231,25 @@ def test_html_does_not_call_a_tolerated_code_failed_on_valid_credentials(shared_
 def test_a_quoted_description_reads_as_a_quotation() -> None:
     finding = next(f for f in check(SAMPLES / "c2pa_microsoft_designer.jpg").findings if f.rule == "C2PA-003")
     assert finding.message == 'The signed creation record describes the image as "AI Generated Image"'
+
+
+def test_readme_sample_output_is_what_the_tool_prints() -> None:
+    import os
+    import subprocess
+    import sys
+
+    readme = (SAMPLES.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Sample output", 1)[1]
+    command = section.split("`", 2)[1]
+    assert command == "provenance check samples_benign/a1111_parameters.png samples_benign/c2pa_tampered.jpg"
+    shown = section.split("```text\n", 1)[1].split("```", 1)[0]
+    env = {**os.environ, "COLUMNS": "100", "NO_COLOR": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "provenance", *command.split()[1:], "--format", "text"],
+        capture_output=True,
+        cwd=SAMPLES.parent,
+        env=env,
+        timeout=300,
+    )
+    assert result.returncode == 1 and "(exit code 1)" in section.split("```", 1)[0]
+    assert result.stdout.decode() == shown
