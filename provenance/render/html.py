@@ -822,6 +822,13 @@ def render_card(
         out.append(_credentials_section(credentials))
         out.append(_findings_section(report, index))
     issues = [i for i in _list(report, "issues") if isinstance(i, Mapping)]
+    # A reader's own note that its failure entry quotes in full is one fact: listed once.
+    failures = [_s(i, "message") for i in issues if _s(i, "kind") == "reader-failed"]
+    issues = [
+        i
+        for i in issues
+        if _s(i, "kind") == "reader-failed" or not any(_s(i, "message") and _s(i, "message") in f for f in failures)
+    ]
     if issues:
         items = "".join(
             f"<li><strong>{_e(_s(i, 'kind'))}</strong> ({_e(_s(i, 'source'))}): {_cut(_s(i, 'message'), 600)}</li>"

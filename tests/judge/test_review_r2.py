@@ -253,3 +253,13 @@ def test_readme_sample_output_is_what_the_tool_prints() -> None:
     )
     assert result.returncode == 1 and "(exit code 1)" in section.split("```", 1)[0]
     assert result.stdout.decode() == shown
+
+
+def test_html_reader_notes_state_each_failure_once() -> None:
+    from provenance.render.html import render_card
+
+    report = check(SAMPLES / "plain_gradient.webp", make_options(watermarks=True)).to_dict()
+    kinds = [i["kind"] for i in report["issues"]]
+    assert "too-small" in kinds and "reader-failed" in kinds
+    notes = render_card(report, 0).split("<h4>Notes from the readers</h4>", 1)[1]
+    assert notes.count("the dwtDct mark needs at least 256x256 pixels") == 1
