@@ -677,8 +677,10 @@ def _build(
     evidence: list[Evidence] = []
     raw: list[RawField] = []
     manifests: list[Manifest] = []
-    order = [active_label] if active_label in manifests_raw else []
-    order += [label for label in manifests_raw if label not in order]
+    # The chain's own order (active first, then ingredients as listed), not the library's map order,
+    # which changes from run to run: the same file gives the same report every time.
+    order = [label for label in scopes if label in manifests_raw]
+    order += sorted(label for label in manifests_raw if isinstance(label, str) and label not in order)
     for label in order:
         manifest = manifests_raw.get(label)
         if not isinstance(label, str) or not isinstance(manifest, dict):

@@ -263,3 +263,26 @@ def test_html_reader_notes_state_each_failure_once() -> None:
     assert "too-small" in kinds and "reader-failed" in kinds
     notes = render_card(report, 0).split("<h4>Notes from the readers</h4>", 1)[1]
     assert notes.count("the dwtDct mark needs at least 256x256 pixels") == 1
+
+
+def test_the_same_file_gives_the_same_report_in_every_run() -> None:
+    # The library's manifest map comes in a different order from one process to the next; the report
+    # follows the chain instead: active manifest, then its ingredients as listed (parent, component).
+    import json
+    import subprocess
+    import sys
+
+    runs = set()
+    for _ in range(6):
+        out = subprocess.run(
+            [sys.executable, "-m", "provenance", "check", "--format", "json", "samples_benign/c2pa_ai_edited.png"],
+            capture_output=True,
+            cwd=SAMPLES.parent,
+            timeout=300,
+        ).stdout
+        report = json.loads(out)[0]
+        titles = tuple(m["title"] for m in report["credentials"]["manifests"])
+        runs.add((titles, tuple(f["rule"] for f in report["findings"])))
+    assert len(runs) == 1, runs
+    ((titles, _),) = runs
+    assert titles == ("c2pa_ai_edited.png", "c2pa_capture.jpg", "c2pa_ai_created.jpg")
