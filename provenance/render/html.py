@@ -248,6 +248,17 @@ def _badge_state(state: str, prefix: str = "", words: str | None = None) -> str:
     return f'<span class="b c-{state}">{_e(prefix + (words or STATES[state]))}</span>'
 
 
+def _unchecked(report: Mapping[str, Any]) -> bool:
+    """Whether the Content Credentials check failed on this file (its state says nothing then)."""
+    return _verdict(report) == "error" or any(
+        isinstance(i, Mapping) and _s(i, "kind") == "reader-failed" and _s(i, "source") == "c2pa"
+        for i in _list(report, "issues")
+    )
+
+
+UNCHECKED_WORDS = "Not checked (the check failed)"
+
+
 def _about(entry: Mapping[str, Any], label: str) -> bool:
     """Whether a validation status is about the manifest ``label`` (one naming no manifest is about the active one)."""
     url = _s(entry, "url")
@@ -393,7 +404,7 @@ def _error_text(report: Mapping[str, Any]) -> str:
 def _overview(reports: Sequence[Mapping[str, Any]]) -> str:
     verdicts = Counter(_verdict(r) for r in reports)
     # A file that could not be analysed was never read: it is counted under no credentials state.
-    states = Counter(_state(r) for r in reports if _verdict(r) != "error")
+    states = Counter(_state(r) for r in reports if not _unchecked(r))
     flagged = sum(1 for r in reports if _flagged(r))
     out = ['<section id="overview" aria-labelledby="h-overview"><h2 id="h-overview">Overview</h2><div class="counts">']
     out.append(
@@ -477,6 +488,11 @@ def _row(index: int, report: Mapping[str, Any]) -> str:
     if verdict == "error":
         # Nothing was read from a file that could not be analysed: no confidence, no credentials state.
         judged = '<td data-s="3"></td><td data-s="9" class=x>not checked</td>'
+    elif _unchecked(report):
+        judged = (
+            f'<td data-s="{CONFIDENCE_RANK.get(confidence, 3)}">{_e(confidence)}</td>'
+            f'<td data-s="9" class=x>{_e(UNCHECKED_WORDS.lower())}</td>'
+        )
     else:
         judged = (
             f'<td data-s="{CONFIDENCE_RANK.get(confidence, 3)}">{_e(confidence)}</td>'
@@ -484,7 +500,7 @@ def _row(index: int, report: Mapping[str, Any]) -> str:
         )
     return (
         f'<tr{" class=later" if index >= FIRST_PAGE else ""} data-x="{index}" data-v="{verdict}" '
-        f'data-c="{"" if verdict == "error" else state}" '
+        f'data-c="{"" if _unchecked(report) else state}" '
         f'data-fl="{int(_flagged(report))}">'
         f'<th scope="row"><a href="#f{index}">{_w(base)}</a>{folder}</th>'
         f'<td data-s="{verdict_rank}">{_badge_verdict(verdict, confidence)}{flag}</td>'
@@ -669,8 +685,11 @@ def _chain(credentials: Mapping[str, Any]) -> str:
     return "".join(out)
 
 
-def _credentials_section(credentials: Mapping[str, Any]) -> str:
+def _credentials_section(credentials: Mapping[str, Any], unchecked: bool = False) -> str:
     state, words, meaning = _state_words(credentials)
+    if unchecked:
+        words = UNCHECKED_WORDS
+        meaning = "the Content Credentials check failed on this file, so whether it carries any is not known"
     out = [
         "<h4>Content Credentials</h4>",
         f"<p>{_badge_state(state, words=words)} {_e(meaning)}.</p>",
@@ -720,6 +739,8 @@ def _credentials_section(credentials: Mapping[str, Any]) -> str:
 def _findings_section(report: Mapping[str, Any], index: int) -> str:
     findings = _findings(report)
     if not findings:
+        if any(isinstance(i, Mapping) and _s(i, "kind") == "reader-failed" for i in _list(report, "issues")):
+            return "<h4>Findings</h4><p>No findings from the checks that finished.</p>"
         return "<h4>Findings</h4><p>No findings: no rule matched anything in this file.</p>"
     decisive = _decisive(report)
     rows = []
@@ -781,9 +802,10 @@ def render_card(
         if kind:
             line.append(f"<span>error kind: <strong>{_e(kind)}</strong></span>")
     else:
+        words = UNCHECKED_WORDS.lower() if _unchecked(report) else _state_words(credentials)[1]
         line += [
             f"<span>confidence: <strong>{_e(_s(report, 'confidence') or 'unknown')}</strong></span>",
-            _badge_state(state, "Credentials: ", _state_words(credentials)[1]),
+            _badge_state(state, "Credentials: ", words),
         ]
     if _flagged(report):
         line.append("<strong>Flagged</strong>")
@@ -819,7 +841,7 @@ def render_card(
     if facts:
         out.append(f'<dl class="facts">{"".join(facts)}</dl>')
     if not failed:
-        out.append(_credentials_section(credentials))
+        out.append(_credentials_section(credentials, unchecked=_unchecked(report)))
         out.append(_findings_section(report, index))
     issues = [i for i in _list(report, "issues") if isinstance(i, Mapping)]
     # A reader's own note that its failure entry quotes in full is one fact: listed once.

@@ -286,3 +286,27 @@ def test_the_same_file_gives_the_same_report_in_every_run() -> None:
     assert len(runs) == 1, runs
     ((titles, _),) = runs
     assert titles == ("c2pa_ai_edited.png", "c2pa_capture.jpg", "c2pa_ai_created.jpg")
+
+
+def test_html_and_csv_do_not_report_none_when_the_credentials_check_failed() -> None:
+    # As in an install where the C2PA library cannot load: the check failed, so "None: the file
+    # carries no Content Credentials" would be a check reported as having found nothing.
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, json\nsys.modules['c2pa'] = None\n"
+        "from provenance.api import check\nfrom provenance.render.csv import csv_fields\n"
+        "from provenance.render.html import render_card, render_html\n"
+        f"r = check({str(SAMPLES / 'c2pa_capture.jpg')!r})\n"
+        "print(json.dumps([csv_fields(r), render_card(r.to_dict(), 0), render_html([r.to_dict()])]))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, cwd=SAMPLES.parent, timeout=300)
+    row, card, page = json.loads(done.stdout)
+    assert row[1] == "no-evidence" and row[3] == ""
+    assert "Credentials: not checked (the check failed)" in card
+    assert "carries no Content Credentials" not in card and "Credentials: None" not in card
+    assert "no rule matched anything" not in card and "No findings from the checks that finished" in card
+    table = page.split('<table id="ft">', 1)[1].split("</table>", 1)[0]
+    assert "not checked (the check failed)" in table and 'data-c=""' in table
