@@ -310,3 +310,28 @@ def test_html_and_csv_do_not_report_none_when_the_credentials_check_failed() -> 
     assert "no rule matched anything" not in card and "No findings from the checks that finished" in card
     table = page.split('<table id="ft">', 1)[1].split("</table>", 1)[0]
     assert "not checked (the check failed)" in table and 'data-c=""' in table
+
+
+def test_scan_summary_counts_a_failed_credentials_check_as_not_checked(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    summary_file = tmp_path / "summary.json"
+    argv = [
+        "provenance",
+        "scan",
+        "--jobs",
+        "1",
+        "--summary-json",
+        str(summary_file),
+        "--out",
+        str(tmp_path / "o.jsonl"),
+    ]
+    argv += [str(SAMPLES / "c2pa_capture.jpg"), str(SAMPLES / "plain_gradient.webp")]
+    code = f"import sys\nsys.modules['c2pa'] = None\nsys.argv = {argv!r}\nfrom provenance.cli import main\nmain()\n"
+    subprocess.run([sys.executable, "-c", code], capture_output=True, cwd=SAMPLES.parent, timeout=300)
+    summary = json.loads(summary_file.read_text())
+    assert summary["files"] == 2 and summary["errors"] == 0
+    # The signed file's credentials could not be read (the library is missing); the plain one has none to read.
+    assert summary["credentials"] == {"none": 1, "remote": 0, "invalid": 0, "valid": 0, "trusted": 0}
