@@ -103,6 +103,8 @@ def _credentials_table(credentials: Credentials, checked: bool = True) -> Table:
     if credentials.error:
         table.add_row("Error", _t(credentials.error, "red"))
     for status in credentials.validation:
+        if status.code == "signingCredential.untrusted" and why_not:
+            continue  # the "Not trusted" row says it, naming the signer
         if status.kind == "failure":
             style = "yellow" if status.code == "signingCredential.untrusted" else "red"
             table.add_row(_t(status.code, style), _t(status.meaning))

@@ -335,3 +335,12 @@ def test_scan_summary_counts_a_failed_credentials_check_as_not_checked(tmp_path:
     assert summary["files"] == 2 and summary["errors"] == 0
     # The signed file's credentials could not be read (the library is missing); the plain one has none to read.
     assert summary["credentials"] == {"none": 1, "remote": 0, "invalid": 0, "valid": 0, "trusted": 0}
+
+
+def test_text_panel_says_once_that_the_signer_is_on_no_trust_list() -> None:
+    panel = text_of(check(SAMPLES / "c2pa_capture.jpg"))
+    assert "Not trusted the active manifest's signer, provenance TEST signer, is on no trust list in use" in panel
+    assert panel.count("on no trust list in use") == 2  # the summary and the Not trusted row
+    assert "signingCredential.untrusted" not in panel
+    # Invalid credentials have no Not trusted row: the code's own row stays.
+    assert "signingCredential.untrusted the signer is on no trust list" in text_of(check(SAMPLES / "c2pa_tampered.jpg"))
