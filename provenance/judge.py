@@ -58,8 +58,12 @@ def _best(findings: Sequence[Finding]) -> list[Finding]:
 
 
 def _label(f: Finding) -> str:
-    """``generator model X``; the generator alone is dropped when the model's name contains it."""
-    if f.generator and f.model and f.generator.lower() in f.model.lower():
+    """``generator model X``; the generator alone is dropped when the model's name contains it.
+
+    A rule that names no generator extracts a product name, not a model (EXIF Software
+    ``Leonardo.Ai web app``): that name stands alone, never called a model.
+    """
+    if f.model and (not f.generator or f.generator.lower() in f.model.lower()):
         return f.model
     return " ".join(x for x in (f.generator, f"model {f.model}" if f.model else None) if x)
 
@@ -273,7 +277,9 @@ def judge(
             holds = _verb(_sources(strongest, credentials), "holds", "hold")
             opening = f"{holds} a generator's fingerprint: this image was {what}"
         plural = " and " in others or others.startswith(("Content", "the Content"))
-        also = f"; {others} also declare{'' if plural else 's'} it" if others else ""
+        # A name with an apposition ("..., signed by X") closes it with a comma before the verb.
+        closing = "," if ", " in others else ""
+        also = f"; {others}{closing} also declare{'' if plural else 's'} it" if others else ""
         caveat = _caveat(lead, credentials, assessment)
         summary = f"{opening}{f' ({names})' if names else ''}{also}{f'; {caveat}' if caveat else '.'}"
         if lead.strength == "weak":

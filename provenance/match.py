@@ -554,9 +554,14 @@ def _finding(rule: Rule, ev: Evidence) -> Finding:
     model = _extract(rule.model, ev)
     version = _extract(rule.version, ev)
     shown = ev.value if len(ev.value) <= 300 else ev.value[:297] + "..."
-    message = rule.message.format_map(
-        _Blank(value=shown, generator=generator or "", model=model or "", version=version or "", field=ev.field)
-    )
+    names = _Blank(value=shown, generator=generator or "", model=model or "", version=version or "", field=ev.field)
+    template = rule.message
+    if "({value})" in template:
+        # "names Draw Things (Draw Things)": a value the sentence already says is not repeated.
+        before = template.split("({value})", 1)[0].format_map(names)
+        if shown.strip() and shown.strip().lower() in before.lower():
+            template = template.replace(" ({value})", "", 1).replace("({value})", "", 1)
+    message = template.format_map(names)
     return Finding(
         rule=rule.id,
         title=rule.title,

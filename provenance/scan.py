@@ -178,7 +178,9 @@ class Render:
         else:
             record = json.dumps(report.to_dict()).encode("ascii")
         error = f"{report.error.kind}: {report.error.message}" if report.error else None
-        return (report.path, report.verdict, report.credentials.state, error, record)
+        # A failed Content Credentials check has no state to count (the summary's "not checked").
+        failed = any(i.kind == "reader-failed" and i.source == "c2pa" for i in report.issues)
+        return (report.path, report.verdict, "" if failed else report.credentials.state, error, record)
 
 
 @dataclass(slots=True)
@@ -403,7 +405,8 @@ class Summary:
         else:
             self.checked += 1
         self.verdicts[verdict] += 1
-        self.states[state] += 1
+        if verdict != "error" and state:  # a file not analysed, or not checked for credentials, has no state
+            self.states[state] += 1
         if verdict == "error":
             self.error_kinds[(error or "unknown").partition(":")[0]] += 1
         flagged = is_flagged(verdict, state, self.fail_on)
@@ -465,6 +468,9 @@ def render_summary(summary: Summary, console: Any) -> None:
     states = [(s, summary.states[s]) for s in _STATES]
     for (verdict, vn), (state, sn) in zip(verdicts, states, strict=True):
         table.add_row(verdict, str(vn), state, str(sn))
+    unchecked = summary.files - sum(summary.states[s] for s in _STATES)
+    if unchecked:
+        table.add_row("", "", "not checked", str(unchecked))
     console.print(table)
     parts = [
         f"{summary.files} files",

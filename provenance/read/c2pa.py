@@ -530,23 +530,32 @@ def _actions(assertion: dict[str, Any]) -> list[Action]:
     return out
 
 
+#: Whether a signer is on a trust list depends on the lists in use now, not on those of
+#: whoever added the ingredient: a verdict in the library's deltas replaces a stored one.
+_TRUST_VERDICTS = frozenset({"signingCredential.trusted", "signingCredential.untrusted"})
+
+
+def _current(stored: list[StatusCode], delta: list[StatusCode]) -> list[StatusCode]:
+    """An ingredient's stored status codes, updated by the library's delta for this validation."""
+    if any(d.code in _TRUST_VERDICTS for d in delta):
+        stored = [s for s in stored if s.code not in _TRUST_VERDICTS]
+    return stored + delta
+
+
 def _ingredient_failures(
     ingredient: dict[str, Any], deltas: dict[str, list[StatusCode]], parent: str
 ) -> list[StatusCode]:
-    found: dict[str, StatusCode] = {}
-    for status in _codes(ingredient.get("validation_status"), "failure"):
-        if status.code not in MEANINGS_SUCCESS:
-            found.setdefault(status.code, status)
+    stored = [s for s in _codes(ingredient.get("validation_status"), "failure") if s.code not in MEANINGS_SUCCESS]
     results = ingredient.get("validation_results")
     if isinstance(results, dict):
         active = results.get("activeManifest")
-        for status in _codes(active.get("failure") if isinstance(active, dict) else None, "failure"):
-            found.setdefault(status.code, status)
+        stored += _codes(active.get("failure") if isinstance(active, dict) else None, "failure")
     label = ingredient.get("label")
-    if isinstance(label, str):
-        for status in deltas.get(f"/{parent}/c2pa.assertions/{label}", []):
-            if status.kind == "failure":
-                found.setdefault(status.code, status)
+    delta = deltas.get(f"/{parent}/c2pa.assertions/{label}", []) if isinstance(label, str) else []
+    found: dict[str, StatusCode] = {}
+    for status in _current(stored, delta):
+        if status.kind == "failure":
+            found.setdefault(status.code, status)
     return list(found.values())
 
 
@@ -567,9 +576,8 @@ def _ingredient_codes(ingredient: dict[str, Any], deltas: dict[str, list[StatusC
     active = results.get("activeManifest") if isinstance(results, dict) else None
     codes += _group(active)
     label = ingredient.get("label")
-    if isinstance(label, str):
-        codes += deltas.get(f"/{parent}/c2pa.assertions/{label}", [])
-    return codes
+    delta = deltas.get(f"/{parent}/c2pa.assertions/{label}", []) if isinstance(label, str) else []
+    return _current(codes, delta)
 
 
 def _expired_meaning(validation: list[StatusCode]) -> list[StatusCode]:
@@ -681,8 +689,10 @@ def _build(
     evidence: list[Evidence] = []
     raw: list[RawField] = []
     manifests: list[Manifest] = []
-    order = [active_label] if active_label in manifests_raw else []
-    order += [label for label in manifests_raw if label not in order]
+    # The chain's own order (active first, then ingredients as listed), not the library's map order,
+    # which changes from run to run: the same file gives the same report every time.
+    order = [label for label in scopes if label in manifests_raw]
+    order += sorted(label for label in manifests_raw if isinstance(label, str) and label not in order)
     for label in order:
         manifest = manifests_raw.get(label)
         if not isinstance(label, str) or not isinstance(manifest, dict):

@@ -47,9 +47,8 @@ MEANINGS: dict[str, str] = {
     "claimSignature.mismatch": "the signature does not match the manifest: it was altered or forged",
     "claimSignature.outsideValidity": "it was signed outside the signing certificate's validity period",
     "signingCredential.trusted": "the signer chains to a trust list in use",
-    "signingCredential.untrusted": (
-        "the signature is sound but the signer is on no trust list in use: anyone can make such a certificate"
-    ),
+    # Says nothing of the signature itself: the library reports this code beside claimSignature.mismatch too.
+    "signingCredential.untrusted": "the signer is on no trust list in use: anyone can make such a certificate",
     "signingCredential.invalid": "the signing certificate is not fit for signing",
     "signingCredential.expired": "the signing certificate had expired when it signed",
     "signingCredential.ocsp.revoked": "the signing certificate was revoked",

@@ -37,7 +37,9 @@ COLUMNS = (
 
 
 def csv_fields(report: Report) -> list[str]:
-    """The values of one row, in :data:`COLUMNS` order (empty string for none)."""
+    """The values of one row, in :data:`COLUMNS` order (empty string for none, for the confidence and
+    credentials state of a file that could not be analysed, and for the credentials state when the
+    Content Credentials check failed)."""
     active = report.credentials.active
     top = report.top_finding
     values = [
@@ -46,11 +48,15 @@ def csv_fields(report: Report) -> list[str]:
         f"{top.rule}: {top.title}" if top else "",
         f"{report.error.kind}: {report.error.message}" if report.error else "",
     ]
+    # A file that could not be analysed was never read: it has no confidence and no credentials state;
+    # nor has a file whose Content Credentials check failed a credentials state.
+    judged = report.error is None
+    c2pa_read = judged and not any(i.kind == "reader-failed" and i.source == "c2pa" for i in report.issues)
     return [
         csv_path(report.path),
         visible_line(report.verdict),
-        visible_line(report.confidence),
-        visible_line(report.credentials.state),
+        visible_line(report.confidence) if judged else "",
+        visible_line(report.credentials.state) if c2pa_read else "",
         *(_defuse(visible_line(v)) for v in values),
     ]
 

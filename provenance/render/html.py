@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from provenance import __version__
+from provenance.read.c2pa_codes import TOLERATED
 from provenance.render.preview import THUMBNAIL_PIXELS as THUMBNAIL_PIXELS
 from provenance.render.preview import Preview
 from provenance.render.preview import make_thumbnail as make_thumbnail
@@ -57,8 +58,7 @@ STATES: dict[str, str] = {
     "none": "None",
 }
 STATE_MEANING: dict[str, str] = {
-    "invalid": "the Content Credentials fail validation: the file or its manifest changed after signing, "
-    "or the signature is broken",
+    "invalid": "the Content Credentials fail validation",
     "trusted": "the Content Credentials verify and the signer is on a trust list in use",
     "valid": "the Content Credentials verify, but the signer is on no trust list in use: "
     "anyone can make such a certificate",
@@ -248,6 +248,17 @@ def _badge_state(state: str, prefix: str = "", words: str | None = None) -> str:
     return f'<span class="b c-{state}">{_e(prefix + (words or STATES[state]))}</span>'
 
 
+def _unchecked(report: Mapping[str, Any]) -> bool:
+    """Whether the Content Credentials check failed on this file (its state says nothing then)."""
+    return _verdict(report) == "error" or any(
+        isinstance(i, Mapping) and _s(i, "kind") == "reader-failed" and _s(i, "source") == "c2pa"
+        for i in _list(report, "issues")
+    )
+
+
+UNCHECKED_WORDS = "Not checked (the check failed)"
+
+
 def _about(entry: Mapping[str, Any], label: str) -> bool:
     """Whether a validation status is about the manifest ``label`` (one naming no manifest is about the active one)."""
     url = _s(entry, "url")
@@ -270,6 +281,27 @@ def _untrusted_ingredients(credentials: Mapping[str, Any]) -> list[str]:
     return titles
 
 
+#: Why credentials are invalid, by failure family (see provenance.read.c2pa_codes): an expired
+#: certificate is not a changed file, and a malformed manifest is not a broken signature.
+INVALID_MEANING: dict[str, str] = {
+    "content-changed": "the pixels or other bound bytes changed after signing",
+    "claim-altered": "the manifest was altered after signing, or its signature does not match it",
+    "malformed": "the manifest is malformed and could not be verified",
+    "credential": "the signing certificate cannot be relied on",
+    "ingredient": "an ingredient's own Content Credentials fail validation",
+}
+
+
+def _invalid_meaning(credentials: Mapping[str, Any]) -> str:
+    why = INVALID_MEANING.get(_s(credentials, "family"))
+    if why is None:
+        return "the Content Credentials fail validation"
+    unchanged = credentials.get("content_unchanged") is True and _s(credentials, "family") != "content-changed"
+    return f"the Content Credentials fail validation: {why}" + (
+        "; the content is unchanged since signing" if unchanged else ""
+    )
+
+
 def _state_words(credentials: Mapping[str, Any]) -> tuple[str, str, str]:
     """The state, the words of its badge and their meaning, for this file's active manifest.
 
@@ -279,6 +311,8 @@ def _state_words(credentials: Mapping[str, Any]) -> tuple[str, str, str]:
     an untrusted signer.
     """
     state = _s(credentials, "state") if _s(credentials, "state") in STATES else "none"
+    if state == "invalid":
+        return state, STATES[state], _invalid_meaning(credentials)
     if state != "valid":
         return state, STATES[state], STATE_MEANING[state]
     active = _s(credentials, "active_manifest")
@@ -369,7 +403,8 @@ def _error_text(report: Mapping[str, Any]) -> str:
 
 def _overview(reports: Sequence[Mapping[str, Any]]) -> str:
     verdicts = Counter(_verdict(r) for r in reports)
-    states = Counter(_state(r) for r in reports)
+    # A file that could not be analysed was never read: it is counted under no credentials state.
+    states = Counter(_state(r) for r in reports if not _unchecked(r))
     flagged = sum(1 for r in reports if _flagged(r))
     out = ['<section id="overview" aria-labelledby="h-overview"><h2 id="h-overview">Overview</h2><div class="counts">']
     out.append(
@@ -450,13 +485,26 @@ def _row(index: int, report: Mapping[str, Any]) -> str:
     flag = " <span class=x>flagged</span>" if _flagged(report) else ""
     base, folder = _split_path(_s(report, "path"))
     state_rank = list(STATES).index(state)
+    if verdict == "error":
+        # Nothing was read from a file that could not be analysed: no confidence, no credentials state.
+        judged = '<td data-s="3"></td><td data-s="9" class=x>not checked</td>'
+    elif _unchecked(report):
+        judged = (
+            f'<td data-s="{CONFIDENCE_RANK.get(confidence, 3)}">{_e(confidence)}</td>'
+            f'<td data-s="9" class=x>{_e(UNCHECKED_WORDS.lower())}</td>'
+        )
+    else:
+        judged = (
+            f'<td data-s="{CONFIDENCE_RANK.get(confidence, 3)}">{_e(confidence)}</td>'
+            f'<td data-s="{state_rank}">{_badge_state(state, words=_state_words(credentials)[1])}</td>'
+        )
     return (
-        f'<tr{" class=later" if index >= FIRST_PAGE else ""} data-x="{index}" data-v="{verdict}" data-c="{state}" '
+        f'<tr{" class=later" if index >= FIRST_PAGE else ""} data-x="{index}" data-v="{verdict}" '
+        f'data-c="{"" if _unchecked(report) else state}" '
         f'data-fl="{int(_flagged(report))}">'
         f'<th scope="row"><a href="#f{index}">{_w(base)}</a>{folder}</th>'
         f'<td data-s="{verdict_rank}">{_badge_verdict(verdict, confidence)}{flag}</td>'
-        f'<td data-s="{CONFIDENCE_RANK.get(confidence, 3)}">{_e(confidence)}</td>'
-        f'<td data-s="{state_rank}">{_badge_state(state, words=_state_words(credentials)[1])}</td>'
+        f"{judged}"
         f"<td>{_w(_s(credentials, 'signer'))}</td>"
         f"<td>{_w(_generator(report))}</td>"
         f"<td>{top_text}</td>"
@@ -493,8 +541,12 @@ def _status_list(entries: Iterable[Any], label: str, active: str | None = None) 
         meaning = _s(entry, "meaning") or _s(entry, "explanation") or code
         explanation = _s(entry, "explanation")
         word = {"failure": "FAILED", "informational": "Note", "success": "Passed"}.get(kind, kind or "Status")
-        if code == "signingCredential.untrusted":
+        if code == "signingCredential.untrusted" or (
+            kind == "failure" and code.endswith(("untrusted", "untrusted_issuer"))
+        ):
             word = "Not on a trust list"
+        elif kind == "failure" and code in TOLERATED:
+            word = "Not verified"  # the library reports it as a failure, but the credentials stay valid
         detail = f' <span class="x">(library says: {_e(explanation)})</span>' if explanation else ""
         if active is not None and not _about(entry, active):
             other = _s(entry, "url").split("/c2pa/", 1)[1].split("/", 1)[0]
@@ -595,10 +647,13 @@ def _ingredient_node(
         _status_list(
             _list(ingredient, "failures"), "Why this ingredient fails" if failing else "Notes on this ingredient"
         ),
-        _declarations(_list(ingredient, "ai_declarations")),
     ]
     child_label = _s(ingredient, "manifest")
     child = by_label.get(child_label) if child_label else None
+    shown = child is not None and child_label not in seen and depth < MAX_CHAIN_DEPTH
+    if not shown:
+        # The ingredient's own manifest, nested below, lists these; one fact is shown once.
+        out.append(_declarations(_list(ingredient, "ai_declarations")))
     if child is not None and child_label not in seen:
         if depth >= MAX_CHAIN_DEPTH:
             out.append("<p class=x>The chain goes deeper; the JSON report has the rest.</p>")
@@ -630,8 +685,11 @@ def _chain(credentials: Mapping[str, Any]) -> str:
     return "".join(out)
 
 
-def _credentials_section(credentials: Mapping[str, Any]) -> str:
+def _credentials_section(credentials: Mapping[str, Any], unchecked: bool = False) -> str:
     state, words, meaning = _state_words(credentials)
+    if unchecked:
+        words = UNCHECKED_WORDS
+        meaning = "the Content Credentials check failed on this file, so whether it carries any is not known"
     out = [
         "<h4>Content Credentials</h4>",
         f"<p>{_badge_state(state, words=words)} {_e(meaning)}.</p>",
@@ -681,6 +739,8 @@ def _credentials_section(credentials: Mapping[str, Any]) -> str:
 def _findings_section(report: Mapping[str, Any], index: int) -> str:
     findings = _findings(report)
     if not findings:
+        if any(isinstance(i, Mapping) and _s(i, "kind") == "reader-failed" for i in _list(report, "issues")):
+            return "<h4>Findings</h4><p>No findings from the checks that finished.</p>"
         return "<h4>Findings</h4><p>No findings: no rule matched anything in this file.</p>"
     decisive = _decisive(report)
     rows = []
@@ -733,11 +793,20 @@ def render_card(
     name = _name(_s(report, "path"))
     credentials = _dict(report, "credentials")
     findings = _findings(report)
-    line = [
-        _badge_verdict(verdict, _s(report, "confidence")),
-        f"<span>confidence: <strong>{_e(_s(report, 'confidence') or 'unknown')}</strong></span>",
-        _badge_state(state, "Credentials: ", _state_words(credentials)[1]),
-    ]
+    # A file that could not be analysed was never read: no confidence, no credentials state, no
+    # "no findings" (nothing was looked for), and its error stated once.
+    failed = verdict == "error"
+    line = [_badge_verdict(verdict, _s(report, "confidence"))]
+    if failed:
+        kind = _s(_dict(report, "error"), "kind")
+        if kind:
+            line.append(f"<span>error kind: <strong>{_e(kind)}</strong></span>")
+    else:
+        words = UNCHECKED_WORDS.lower() if _unchecked(report) else _state_words(credentials)[1]
+        line += [
+            f"<span>confidence: <strong>{_e(_s(report, 'confidence') or 'unknown')}</strong></span>",
+            _badge_state(state, "Credentials: ", words),
+        ]
     if _flagged(report):
         line.append("<strong>Flagged</strong>")
     out = [
@@ -748,13 +817,16 @@ def render_card(
     if thumbnails_on:
         out.append(_thumbnail(index, _preview(thumbnail), name))
     out.append(f'<p class="line">{"".join(line)}</p>')
-    out.append(f'<p class="sum">{_e(_s(report, "summary"))}</p>')
-    if _error_text(report):
-        out.append(f'<p class="err">Error {_e(_error_text(report))}</p>')
+    if failed:
+        out.append(f'<p class="sum err">{_e(_s(report, "summary"))}</p>')
+    else:
+        out.append(f'<p class="sum">{_e(_s(report, "summary"))}</p>')
+        if _error_text(report):
+            out.append(f'<p class="err">Error {_e(_error_text(report))}</p>')
     parts = []
-    if state != "none" or _list(credentials, "manifests"):
+    if not failed and (state != "none" or _list(credentials, "manifests")):
         parts.append("Content Credentials")
-    parts.append(f"{len(findings)} finding{'s' * (len(findings) != 1)}")
+    parts.append("file facts" if failed else f"{len(findings)} finding{'s' * (len(findings) != 1)}")
     out.append(f"<details{' open' * open_details}><summary>Details: {', '.join(parts)}</summary>")
     facts = []
     if _s(report, "media_type"):
@@ -768,9 +840,17 @@ def render_card(
         facts.append(f"<dt>Read by</dt><dd>{_e(readers)}</dd>")
     if facts:
         out.append(f'<dl class="facts">{"".join(facts)}</dl>')
-    out.append(_credentials_section(credentials))
-    out.append(_findings_section(report, index))
+    if not failed:
+        out.append(_credentials_section(credentials, unchecked=_unchecked(report)))
+        out.append(_findings_section(report, index))
     issues = [i for i in _list(report, "issues") if isinstance(i, Mapping)]
+    # A reader's own note that its failure entry quotes in full is one fact: listed once.
+    failures = [_s(i, "message") for i in issues if _s(i, "kind") == "reader-failed"]
+    issues = [
+        i
+        for i in issues
+        if _s(i, "kind") == "reader-failed" or not any(_s(i, "message") and _s(i, "message") in f for f in failures)
+    ]
     if issues:
         items = "".join(
             f"<li><strong>{_e(_s(i, 'kind'))}</strong> ({_e(_s(i, 'source'))}): {_cut(_s(i, 'message'), 600)}</li>"

@@ -103,6 +103,8 @@ def _credentials_table(credentials: Credentials, checked: bool = True) -> Table:
     if credentials.error:
         table.add_row("Error", _t(credentials.error, "red"))
     for status in credentials.validation:
+        if status.code == "signingCredential.untrusted" and why_not:
+            continue  # the "Not trusted" row says it, naming the signer
         if status.kind == "failure":
             style = "yellow" if status.code == "signingCredential.untrusted" else "red"
             table.add_row(_t(status.code, style), _t(status.meaning))
@@ -221,9 +223,11 @@ def render(report: Report, console: Console, verbose: bool = False) -> None:
             parts.append(_findings_table(report))
         else:
             parts.append(Text("No findings.", style="dim"))
+    # A note the panel already states (the summary's reader failure, the credentials' Error row) is not repeated.
+    said = [i.message for i in issues if i.kind == "reader-failed"] + [report.credentials.error or ""]
     for issue in issues:
-        if issue.kind == "reader-failed":
-            continue  # the summary says it
+        if issue.kind == "reader-failed" or any(issue.message and issue.message in text for text in said):
+            continue
         parts.append(_t(f"note ({issue.kind}, {issue.source}): {issue.message}", "yellow"))
     if verbose:
         if report.credentials.manifests:
