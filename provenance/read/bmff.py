@@ -72,6 +72,19 @@ def _text(raw: bytes, encoding: str = "utf-8") -> str:
     return raw.decode(encoding, errors="replace").rstrip("\x00")
 
 
+def _qt_text(raw: bytes, language: int) -> str:
+    """A QuickTime text record: UTF-16 with a byte order mark, UTF-8, or, under a
+    Macintosh language code (below 0x400), Mac Roman when it is not valid UTF-8."""
+    if raw[:2] in (b"\xfe\xff", b"\xff\xfe"):
+        return _text(raw, "utf-16")
+    if language < 0x400:
+        try:
+            return raw.decode("utf-8").rstrip("\x00")
+        except UnicodeDecodeError:
+            return _text(raw, "mac_roman")
+    return _text(raw)
+
+
 class _Stop(Exception):
     """The box budget ran out: the walk ends here."""
 
@@ -317,13 +330,12 @@ class _Walk:
             return
         pos = 0
         while pos + 4 <= len(payload):
-            length, _language = struct.unpack_from(">HH", payload, pos)
+            length, language = struct.unpack_from(">HH", payload, pos)
             if pos + 4 + length > len(payload):
                 self.issue("malformed", f"text record of {length} bytes in {path} runs past its box", SOURCE)
                 length = len(payload) - pos - 4
             raw = payload[pos + 4 : pos + 4 + length]
-            encoding = "utf-16" if raw[:2] in (b"\xfe\xff", b"\xff\xfe") else "utf-8"
-            self.add(field, _text(raw, encoding), path)
+            self.add(field, _qt_text(raw, language), path)
             pos += 4 + length
 
     def text_3gpp(self, code: bytes, start: int, end: int, path: str) -> None:

@@ -88,6 +88,11 @@ def test_quicktime_text_atoms_in_udta() -> None:
     assert layout.tags[0].location == "moov/udta/©too"
 
 
+def test_quicktime_text_under_a_macintosh_language_code_is_mac_roman_unless_utf8() -> None:
+    udta = box("udta", qt_text("©cmt", b"caf\x8e", language=0), qt_text("©nam", "café", language=0))
+    assert tags(walk(mp4(udta))) == [("©cmt", "café"), ("©nam", "café")]
+
+
 def test_itunes_style_data_atoms_directly_in_udta() -> None:
     layout = walk(mp4(box("udta", box("©too", data("Sora")))))
     assert tags(layout) == [("©too", "Sora")]
@@ -283,8 +288,9 @@ def test_huge_declared_size_is_truncated_not_allocated(declared: int) -> None:
     assert "declares" in layout.issues[0].message
 
 
-def test_huge_largesize_is_truncated() -> None:
-    file = ftyp() + struct.pack(">I", 1) + b"mdat" + struct.pack(">Q", 2**63 - 1) + b"\0" * 20
+@pytest.mark.parametrize("declared", [2**32, 2**63 - 1, 2**64 - 1])
+def test_huge_largesize_is_truncated(declared: int) -> None:
+    file = ftyp() + struct.pack(">I", 1) + b"mdat" + struct.pack(">Q", declared) + b"\0" * 20
     layout = walk(file)
     assert layout.has_media_data and kinds(layout) == ["truncated"]
 
