@@ -49,7 +49,9 @@ MAX_BOXES = 100_000
 #: Problems of one kind reported per file; the rest are counted in the last.
 _MAX_ISSUES = 8
 
-_WINDOW = 64 * 1024
+#: Bytes read at once for box headers: a few small boxes in one read, but
+#: little of the media beside a fragment's header (files alternate moof, mdat).
+_WINDOW = 4096
 _FRAGMENT_BOXES = frozenset({b"moof", b"sidx", b"ssix", b"styp"})
 #: 3GPP asset boxes in ``udta`` (3GPP TS 26.244): full box, language, text.
 _3GPP_TEXT = frozenset({b"titl", b"dscp", b"cprt", b"perf", b"auth", b"gnre", b"albm"})

@@ -279,6 +279,29 @@ def test_a_2_gb_mdat_is_stepped_over_never_read() -> None:
     assert source.reads < 10
 
 
+class Counting(io.BytesIO):
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.bytes_read = 0
+
+    def read(self, count: int | None = -1) -> bytes:
+        out = super().read(count)
+        self.bytes_read += len(out)
+        return out
+
+
+def test_fragmented_file_is_walked_reading_little_of_it() -> None:
+    fragment = box("moof", full("mfhd", b"\0\0\0\1"), box("traf", full("tfhd", b"\0" * 4))) + box(
+        "mdat", b"\7" * 50_000
+    )
+    mvex = box("mvex", full("trex", b"\0" * 20))
+    file = ftyp() + box("moov", mvhd(), trak(), mvex, box("udta", qt_text("©too", "t"))) + fragment * 200
+    source = Counting(file)
+    layout = bmff.walk(source, len(file), "video/mp4", DEFAULT_LIMITS)
+    assert tags(layout) == [("©too", "t")] and layout.fragmented and not layout.issues
+    assert source.bytes_read < len(file) // 10
+
+
 @pytest.mark.parametrize("declared", [2**31, 2**32 - 1])
 def test_huge_declared_size_is_truncated_not_allocated(declared: int) -> None:
     file = mp4() + struct.pack(">I", declared) + b"moov" + box("udta", qt_text("©too", "t"))
