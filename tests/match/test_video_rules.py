@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -147,3 +149,23 @@ def test_iptc_source_type_in_mp4_xmp_needs_no_new_rule() -> None:
     result = xmp.read(layout.xmp, DEFAULT_LIMITS)
     found = match(result.evidence, RULES)
     assert any(f.source == "xmp" and f.indicates == "ai-generated" and f.rule.startswith("IPTC") for f in found)
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed (apt-get install ffmpeg)")
+@pytest.mark.parametrize("layout", ["old-comment", "new-keys"])
+def test_video_combine_files_made_by_ffmpeg_match_through_the_walker(tmp_path: Path, layout: str) -> None:
+    """Video Combine's ffmpeg arguments, both layouts, read back by the BMFF walker and matched."""
+    out = tmp_path / "combine.mp4"
+    source = ["-f", "lavfi", "-i", "testsrc=size=32x32:rate=4:duration=1", "-c:v", "libx264", "-pix_fmt", "yuv420p"]
+    if layout == "old-comment":
+        meta = ["-metadata", "comment=" + json.dumps({"prompt": GRAPH, "workflow": WORKFLOW})]
+        expected = ["COMFYUI-007"]
+    else:
+        meta = ["-movflags", "use_metadata_tags", "-metadata", "prompt=" + json.dumps(GRAPH)]
+        meta += ["-metadata", "workflow=" + json.dumps(WORKFLOW)]
+        expected = ["COMFYUI-005", "COMFYUI-006"]
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-nostdin", *source, *meta, str(out)], check=True, timeout=60)
+    walked = walk(out.read_bytes())
+    found = match([tag(t.source, t.field, t.value, t.location) for t in walked.tags], RULES)
+    assert sorted(f.rule for f in found) == expected
+    assert all(f.generator == "ComfyUI" for f in found)
