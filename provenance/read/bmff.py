@@ -162,19 +162,26 @@ class _Walk:
                 raise _Stop
             self.boxes += 1
             room = end - pos
-            head = self.reader.read(pos, 16 if room >= 16 else 8)
-            if len(head) < 8:
-                if end >= self.size and head.strip(b"\x00"):
-                    self.issue("truncated", f"the file ends inside a box header {inside} (byte {pos})")
-                elif end < self.size:
+            head = self.reader.read(pos, min(16, room))
+            if len(head) < min(8, room):  # the source is shorter than its size said
+                self.issue("truncated", f"the file could not be read past byte {pos + len(head)}")
+                return
+            if room < 8:
+                if end < self.size:
                     self.issue("malformed", f"{room} stray bytes {inside} at byte {pos}: too few for a box")
+                elif head.strip(b"\x00"):  # zeros after the last box are padding
+                    self.issue("truncated", f"the file ends inside a box header {inside} (byte {pos})")
                 return
             (declared,) = struct.unpack_from(">I", head)
             code = head[4:8]
             header = 8
             if declared == 1:
                 if len(head) < 16:
-                    self.issue("truncated", f"the file ends inside the header of box {box_name(code)!r} {inside}")
+                    where = "the file ends" if end >= self.size else "its parent ends"
+                    self.issue(
+                        "truncated" if end >= self.size else "malformed",
+                        f"{where} inside the header of box {box_name(code)!r} {inside} (byte {pos})",
+                    )
                     return
                 (declared,) = struct.unpack_from(">Q", head, 8)
                 header = 16

@@ -345,6 +345,20 @@ def test_child_past_its_parent_is_malformed_and_the_rest_still_read() -> None:
     assert "malformed" in kinds(layout)
 
 
+def test_stray_bytes_at_the_end_of_a_box_are_not_read_as_a_header_past_it() -> None:
+    file = ftyp() + box("moov", box("udta", qt_text("©too", "t")), b"abc") + box("mdat", b"\0" * 8)
+    layout = walk(file)
+    assert tags(layout) == [("©too", "t")] and layout.has_media_data
+    assert kinds(layout) == ["malformed"] and "3 stray bytes in moov" in layout.issues[0].message
+
+
+def test_a_source_shorter_than_its_stated_size_is_truncated() -> None:
+    file = mp4(box("udta", qt_text("©too", "t")))
+    layout = bmff.walk(io.BytesIO(file), len(file) + 100, "video/mp4", DEFAULT_LIMITS)
+    assert tags(layout) == [("©too", "t")]
+    assert kinds(layout) == ["truncated"]
+
+
 def test_trailing_zero_padding_is_not_a_problem() -> None:
     assert walk(mp4() + b"\0\0\0\0").issues == []
     assert kinds(walk(mp4() + b"\0\0\0\x20mo")) == ["truncated"]
