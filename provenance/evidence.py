@@ -22,6 +22,11 @@ SOURCES = (
     "container",
     "heuristic",
     "watermark",
+    "bmff",
+    "matroska",
+    "riff-info",
+    "id3",
+    "vorbis",
 )
 
 #: How a C2PA manifest relates to the image being checked.
