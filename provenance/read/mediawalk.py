@@ -25,7 +25,7 @@ MAX_DEPTH = 32
 #: Issues kept per file: one hostile file must not make a report of megabytes.
 MAX_ISSUES = 64
 
-_BLOCK = 64 * 1024
+_BLOCK = 8 * 1024  # one cached block: a jump over a Cluster or chunk costs one small read
 
 
 class Readable(Protocol):
