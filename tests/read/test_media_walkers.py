@@ -499,6 +499,7 @@ def test_ffmpeg_webm_and_mkv_tags(tmp_path: Path) -> None:
     layout = run(ebml, mkv, "video/x-matroska")
     assert fields(layout)["PROMPT"] == [prompt] and layout.has_media_data and not layout.issues
     live = _ffmpeg(tmp_path, "live.webm", *_PATTERN, "-c:v", "libvpx-vp9", "-live", "1", *meta)
+    assert b"\x18\x53\x80\x67" + mb.UNKNOWN_SIZE_8 in live  # a Segment of unknown size, on 8 bytes
     layout = run(ebml, live, "video/webm")
     assert fields(layout)["PROMPT"] == [prompt] and layout.has_media_data
 
