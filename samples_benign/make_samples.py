@@ -2053,7 +2053,10 @@ def make_signed_media(creds: Credentials) -> dict[str, tuple[str, bytes]]:
     recording = sign("c2pa_tampered.wav", "audio/wav", wav_audio(494), "Synthetic Test Recorder", "digitalCapture")
     out["c2pa_tampered.wav"] = ("audio/wav", tamper_wav(recording))
     out["c2pa_firefly_ingredient.mp4"] = ("video/mp4", c2pa_firefly_ingredient_mp4(creds))
-    dash = sign("c2pa_dash_init.mp4", "video/mp4", mp4_video("testsrc", *frag, seconds=2), video)
+    # default_base_moof: offsets in each fragment count from its moof, as in DASH segments, so the
+    # pieces still play once cut apart and joined again.
+    cmaf = ("-movflags", "frag_keyframe+empty_moov+default_base_moof")
+    dash = sign("c2pa_dash_init.mp4", "video/mp4", mp4_video("testsrc", *cmaf, seconds=2), video)
     init, segments = split_fragmented(dash)
     if len(segments) != 2:
         raise SystemExit(f"c2pa_dash_init.mp4: expected 2 media segments, ffmpeg wrote {len(segments)}")
