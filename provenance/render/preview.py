@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from provenance.limits import DEFAULT_LIMITS, Limits
+from provenance.read.media import MEDIA_TYPES
 
 THUMBNAIL_PIXELS = 160
 THUMBNAIL_MAX_FILE_BYTES = 512 * 1024**2
@@ -200,6 +201,10 @@ class _Slot:
     deadline: float = 0.0
 
 
+#: Why a video or audio file has no preview: previews are of images only.
+MEDIA = "no preview is made of video or audio"
+
+
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
@@ -220,6 +225,9 @@ def thumbnails_for(
             continue
         if path == "-":
             out[path] = Preview(None, STDIN)
+            continue
+        if _text(report.get("media_type")) in MEDIA_TYPES:  # never read or decoded for a preview
+            out[path] = Preview(None, MEDIA)
             continue
         size = report.get("size")
         key = (_text(report.get("sha256")), size if isinstance(size, int) and not isinstance(size, bool) else None)

@@ -82,6 +82,8 @@ def _credentials_table(credentials: Credentials, checked: bool = True) -> Table:
     state = credentials.state
     shown = state if checked else "not checked (the check failed)" if state == "none" else f"{state} (the check failed)"
     table.add_row("Content Credentials", _t(shown, STATE_STYLE.get(state, "") if checked else "yellow"))
+    if state == "none" and not credentials.embeddable:
+        table.add_row("Note", _t("this format cannot carry embedded Content Credentials"))
     assessment = assess(credentials)
     if state == "invalid" and assessment.family:
         table.add_row("Failure", _t(FAMILY_WORDS.get(assessment.family, assessment.family), "red"))

@@ -1,0 +1,371 @@
+"""Video and audio through the whole pipeline: sniffing, streaming, C2PA, notes, renderers.
+
+Every file here is a real container written by the test (``wave`` for WAV,
+boxes and EBML elements by hand), signed by the real C2PA library with the
+throwaway test chain where credentials are needed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import struct
+import tracemalloc
+import wave
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from provenance import api
+from provenance.api import Options, check, check_bytes
+from provenance.evidence import Credentials, StatusCode
+from provenance.judge import judge
+from provenance.read import MediaFacts, media
+from provenance.read.media import MediaLayout, Tag
+from provenance.render import html, text
+from provenance.render.preview import MEDIA, thumbnails_for
+
+AI = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+
+
+# --- real containers, written here -------------------------------------------------------------------
+
+
+def box(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", 8 + len(body)) + kind + body
+
+
+def mp4(payload: bytes = b"\x11" * 4096, brand: bytes = b"isom") -> bytes:
+    """ftyp, moov with an mvhd, and an mdat: the smallest MP4 the C2PA library signs."""
+    ftyp = box(b"ftyp", brand + b"\x00\x00\x02\x00" + brand + b"iso2mp41")
+    mvhd = box(
+        b"mvhd",
+        b"\x00" * 12
+        + struct.pack(">II", 1000, 1000)
+        + b"\x00\x01\x00\x00\x01\x00"
+        + b"\x00" * 70
+        + struct.pack(">I", 2),
+    )
+    return ftyp + box(b"moov", mvhd) + box(b"mdat", payload)
+
+
+def wav(frames: int = 4000) -> bytes:
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(bytes((i * 7) % 256 for i in range(frames * 2)))
+    return out.getvalue()
+
+
+def ebml(element_id: bytes, body: bytes) -> bytes:
+    """An EBML element with an 8-byte size (0x01 then 7 bytes)."""
+    return element_id + b"\x01" + len(body).to_bytes(7, "big") + body
+
+
+def webm(doctype: bytes = b"webm") -> bytes:
+    header = ebml(b"\x1a\x45\xdf\xa3", b"\x42\x86\x81\x01" + b"\x42\x82" + bytes([0x80 | len(doctype)]) + doctype)
+    info = ebml(b"\x15\x49\xa9\x66", b"\x2a\xd7\xb1\x83\x0f\x42\x40")
+    cluster = ebml(b"\x1f\x43\xb6\x75", b"\xe7\x81\x00" + b"\xa3\x85\x81\x00\x00\x80\x00")
+    return header + ebml(b"\x18\x53\x80\x67", info + cluster)
+
+
+def manifest(title: str) -> dict[str, Any]:
+    return {
+        "claim_generator_info": [{"name": "provenance media test", "version": "1.0"}],
+        "title": title,
+        "assertions": [
+            {"label": "c2pa.actions.v2", "data": {"actions": [{"action": "c2pa.created", "digitalSourceType": AI}]}}
+        ],
+    }
+
+
+@pytest.fixture(scope="module")
+def signed(signer: Any) -> dict[str, bytes]:
+    return {
+        "mp4": signer.sign(manifest("clip.mp4"), "video/mp4", mp4()),
+        "wav": signer.sign(manifest("tone.wav"), "audio/wav", wav()),
+    }
+
+
+def flip_in(data: bytes, marker: bytes, offset: int) -> bytes:
+    """``data`` with one bit flipped ``offset`` bytes after the first ``marker`` (a box or chunk type)."""
+    out = bytearray(data)
+    at = data.find(marker)
+    assert at > 0
+    out[at + offset] ^= 0x01
+    return bytes(out)
+
+
+def _panel(report: Any) -> str:
+    from rich.console import Console
+
+    console = Console(record=True, width=160, file=io.StringIO())
+    text.render(report, console)
+    return console.export_text()
+
+
+@pytest.fixture(scope="module")
+def signer() -> Any:
+    """``make_samples.Credentials`` over a throwaway test chain (the real C2PA library signs)."""
+    from tests.hostile.conftest import _make_samples
+
+    module = _make_samples()
+    return module.Credentials(module.make_pki())
+
+
+def _valid(report: Any, schema_validator: Any) -> dict[str, Any]:
+    out: dict[str, Any] = report.to_dict()
+    errors = [e.message for e in schema_validator.iter_errors(out)]
+    assert not errors, errors
+    return out
+
+
+# --- sniffing -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        (mp4()[:64], "video/mp4"),
+        (mp4(brand=b"mp42")[:64], "video/mp4"),
+        (mp4(brand=b"dash")[:64], "video/mp4"),
+        (mp4(brand=b"qt  ")[:64], "video/quicktime"),
+        (mp4(brand=b"M4A ")[:64], "audio/mp4"),
+        (mp4(brand=b"M4V ")[:64], "video/x-m4v"),
+        (wav()[:64], "audio/wav"),
+        (b"RIFF\x24\0\0\0AVI LIST", "video/x-msvideo"),
+        (webm()[:64], "video/webm"),
+        (webm(b"matroska")[:64], "video/x-matroska"),
+        (b"ID3\x04\0\0\0\0\0\x10" + b"\0" * 16, "audio/mpeg"),
+        (b"ID3\x04\0\0\0\0\0\x04" + b"\0" * 4 + b"fLaC\0\0\0\x22", "audio/flac"),
+        (b"\xff\xfb\x90\x64" + b"\0" * 60, "audio/mpeg"),
+        (b"fLaC\0\0\0\x22", "audio/flac"),
+        (b"OggS\0\x02" + b"\0" * 20, "audio/ogg"),
+        (b"\0\0\0\x14ftypheic\0\0\0\0heic", None),  # an image: the image path reads it
+        (b"%PDF-1.7\n", None),
+    ],
+)
+def test_media_types_are_sniffed_from_magic_bytes(head: bytes, expected: str | None) -> None:
+    assert media.sniff(head) == expected
+
+
+def test_a_flac_behind_a_long_id3_tag_is_sniffed_from_the_stream() -> None:
+    tag_size = 100_000  # past the 64 KiB read first
+    syncsafe = bytes([(tag_size >> 21) & 0x7F, (tag_size >> 14) & 0x7F, (tag_size >> 7) & 0x7F, tag_size & 0x7F])
+    data = b"ID3\x04\0\0" + syncsafe + b"\0" * tag_size + b"fLaC\0\0\0\x22" + b"\0" * 40
+    assert media.sniff(data[:65536]) == "audio/mpeg"  # the head alone cannot tell
+    assert media.sniff_stream(io.BytesIO(data), len(data)) == "audio/flac"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"\0\0\0\x14ftyp3gp5\0\0\0\0isom", b"FLV\x01\x05" + b"\0" * 20, b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"],
+    ids=["3gp", "flv", "pdf"],
+)
+def test_formats_still_not_read_stay_unsupported(data: bytes) -> None:
+    report = check_bytes(data + b"\0" * 64, "upload")
+    assert report.error is not None and report.error.kind == "unsupported-format"
+
+
+# --- AI-declared, tampered: MP4 and WAV, through check() (a file stream) -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "media_type", "noun"),
+    [("mp4", "clip.mp4", "video/mp4", "video"), ("wav", "tone.wav", "audio/wav", "audio file")],
+)
+def test_ai_declared_media_is_ai_generated_with_valid_credentials(  # type: ignore[no-untyped-def]
+    signed: dict[str, bytes], tmp_path: Path, kind: str, name: str, media_type: str, noun: str, schema_validator
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(signed[kind])
+    report = check(path)
+    out = _valid(report, schema_validator)
+    assert out["media_type"] == media_type and out["verdict"] == "ai-generated", out["summary"]
+    assert out["credentials"]["state"] == "valid" and out["credentials"]["embeddable"] is True
+    assert "IPTC-010" in out["decisive"]
+    assert f"this {noun} was generated by AI" in out["summary"] and "image" not in out["summary"]
+    assert out["sha256"] == hashlib.sha256(signed[kind]).hexdigest() and out["size"] == len(signed[kind])
+    assert "c2pa" in out["readers"] and "watermark" not in out["readers"]
+    # The same bytes in memory (stdin, serve uploads) give the same report.
+    in_memory = check_bytes(signed[kind], str(path)).to_dict()
+    assert {k: in_memory[k] for k in ("verdict", "summary", "credentials")} == {
+        k: out[k] for k in ("verdict", "summary", "credentials")
+    }
+
+
+@pytest.mark.parametrize(
+    ("kind", "marker", "offset", "media_type", "code"),
+    [
+        ("mp4", b"mdat", 100, "video/mp4", "assertion.bmffHash.mismatch"),
+        ("wav", b"data", 100, "audio/wav", "assertion.dataHash.mismatch"),
+    ],
+)
+def test_a_flipped_byte_in_the_media_data_is_invalid_content_changed(  # type: ignore[no-untyped-def]
+    signed: dict[str, bytes],
+    tmp_path: Path,
+    kind: str,
+    marker: bytes,
+    offset: int,
+    media_type: str,
+    code: str,
+    schema_validator,
+) -> None:
+    path = tmp_path / f"tampered.{kind}"
+    path.write_bytes(flip_in(signed[kind], marker, offset))
+    report = check(path)
+    out = _valid(report, schema_validator)
+    assert out["media_type"] == media_type
+    assert out["credentials"]["state"] == "invalid" and out["credentials"]["family"] == "content-changed"
+    assert code in [v["code"] for v in out["credentials"]["validation"]]
+    assert "changed after signing" in out["summary"] and "pixels" not in out["summary"]
+    assert "content changed after signing" in _panel(report)
+
+
+def test_a_media_file_is_hashed_and_read_without_holding_it_in_memory(tmp_path: Path) -> None:
+    size = 48 * 1024 * 1024
+    path = tmp_path / "big.mp4"
+    with path.open("wb") as f:
+        head = mp4(b"")
+        f.write(head[:-8] + struct.pack(">I", 8 + size) + b"mdat")
+        block = b"\x5a" * (1 << 20)
+        for _ in range(size >> 20):
+            f.write(block)
+    expected = hashlib.sha256(path.read_bytes()).hexdigest()
+    tracemalloc.start()
+    try:
+        report = check(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert report.error is None and report.media_type == "video/mp4" and report.sha256 == expected
+    assert peak < 12 * 1024 * 1024, f"peak {peak} bytes of Python memory for a {size}-byte video"
+
+
+# --- formats that cannot carry C2PA ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "media_type"),
+    [(webm(), "clip.webm", "video/webm"), (webm(b"matroska"), "clip.mkv", "video/x-matroska")],
+)
+def test_webm_and_mkv_cannot_carry_credentials_and_every_renderer_says_so(  # type: ignore[no-untyped-def]
+    tmp_path: Path, data: bytes, name: str, media_type: str, schema_validator
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(data)
+    report = check(path)
+    out = _valid(report, schema_validator)
+    assert out["media_type"] == media_type
+    assert out["credentials"]["state"] == "none" and out["credentials"]["embeddable"] is False
+    assert "cannot carry embedded Content Credentials" in out["summary"]
+    assert "c2pa" in out["readers"]
+    page = html.render_html([out])
+    assert "this format cannot carry embedded Content Credentials" in page
+    assert "<dt>Kind</dt><dd>video" in page
+    assert "this format cannot carry embedded Content Credentials" in _panel(report)
+
+
+def test_an_mp4_without_credentials_is_not_said_to_be_unable_to_carry_them(tmp_path: Path) -> None:
+    path = tmp_path / "plain.mp4"
+    path.write_bytes(mp4())
+    out = check(path).to_dict()
+    assert out["credentials"]["state"] == "none" and out["credentials"]["embeddable"] is True
+    assert "cannot carry" not in out["summary"] and "the video is real" in out["summary"]
+
+
+def test_a_bmp_cannot_carry_credentials(schema_validator) -> None:  # type: ignore[no-untyped-def]
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.linear_gradient("L").resize((16, 16)).save(buffer, "BMP")
+    out = _valid(check_bytes(buffer.getvalue(), "pic.bmp"), schema_validator)
+    assert out["media_type"] == "image/bmp" and out["credentials"]["embeddable"] is False
+    assert "This format cannot carry embedded Content Credentials" in out["summary"]
+    png = check_bytes(_png(), "pic.png").to_dict()
+    assert png["credentials"]["embeddable"] is True and "cannot carry" not in png["summary"]
+
+
+def _png() -> bytes:
+    from tests.conftest import png_bytes
+
+    return png_bytes()
+
+
+# --- tags into evidence ------------------------------------------------------------------------------------
+
+
+def test_tags_become_evidence_with_parsed_json_and_raw_fields() -> None:
+    graph = json.dumps({"3": {"class_type": "KSampler", "inputs": {"seed": 1}}})
+    layout = MediaLayout(
+        "video/mp4",
+        "video",
+        tags=[
+            Tag("bmff", "prompt", graph, "moov/udta/meta/ilst (mdta key 1)"),
+            Tag("bmff", "©too", "Lavf61.7.100" + "x" * 10_000, "moov/udta/©too"),
+        ],
+        has_media_data=True,
+    )
+    result = media.to_result(layout, "clip.mov", Options().limits)
+    by_field = {e.field: e for e in result.evidence}
+    assert by_field["prompt"].data == json.loads(graph) and by_field["prompt"].source == "bmff"
+    assert by_field["prompt"].location == "moov/udta/meta/ilst (mdta key 1)"
+    assert len(by_field["©too"].value) == Options().limits.max_value_chars
+    assert by_field["extension-mismatch"].value == "the name ends in .mov but the content is video/mp4"
+    assert {(r.source, r.field) for r in result.raw} >= {
+        ("bmff", "prompt"),
+        ("bmff", "©too"),
+        ("container", "media-kind"),
+    }
+
+
+# --- the judge: init segments, watermarks ---------------------------------------------------------------
+
+
+def _content_changed() -> Credentials:
+    code = "assertion.bmffHash.mismatch"
+    return Credentials(
+        state="invalid",
+        validation=(StatusCode(code, "failure", "the content changed", family="content-changed"),),
+    )
+
+
+def test_an_init_segment_alone_is_never_called_changed() -> None:
+    alone = judge([], _content_changed(), media=MediaFacts("video", init_segment=True, fragmented=True))
+    assert "fragments" in alone.summary and "does not mean the content changed" in alone.summary
+    assert "changed after signing" not in alone.summary and "tampered" not in alone.summary
+    whole = judge([], _content_changed(), media=MediaFacts("video"))
+    assert "init segment" not in whole.summary
+
+
+def test_watermarks_requested_on_media_are_said_not_to_apply() -> None:
+    asked = judge([], Credentials(), media=MediaFacts("audio"), watermarks_requested=True)
+    assert "does not apply to video or audio" in asked.summary and "the audio file is real" in asked.summary
+    quiet = judge([], Credentials(), media=MediaFacts("audio"))
+    assert "watermark" not in quiet.summary
+    image = judge([], Credentials())
+    assert "The pixel watermark check was not run (--watermarks)." in image.summary
+
+
+def test_watermarks_switch_on_a_video_runs_no_pixel_reader(tmp_path: Path) -> None:
+    pytest.importorskip("pywt")
+    path = tmp_path / "plain.mp4"
+    path.write_bytes(mp4())
+    out = check(path, api.make_options(watermarks=True)).to_dict()
+    assert "watermark" not in out["readers"] and "stealth" not in out["readers"]
+    assert "does not apply to video or audio" in out["summary"]
+
+
+# --- reports: no previews of media ---------------------------------------------------------------------
+
+
+def test_no_preview_is_made_of_video_or_audio(tmp_path: Path) -> None:
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(mp4())
+    report = check(path).to_dict()
+    previews = thumbnails_for([report], jobs=1)
+    assert previews[str(path)].uri is None and previews[str(path)].why_not == MEDIA
