@@ -7,6 +7,7 @@ bad input.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import io
@@ -16,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 from provenance import __version__
 from provenance.evidence import Evidence, RawField, ReadIssue
@@ -77,6 +78,8 @@ class Options:
     limits: Limits = DEFAULT_LIMITS
     watermarks: bool = False
     verbose: bool = False
+    #: Validate a DASH/CMAF init segment with the ``.m4s`` fragments in its folder (``--fragments``).
+    fragments: bool = False
 
 
 def prepare(options: Options, readers: bool = False) -> None:
@@ -293,7 +296,8 @@ def check_found(name: str, found: Found, options: Options | None = None) -> Repo
         if opened.st_size <= limit:
             media_type = _media_type(fd, opened.st_size)
             if media_type is not None:
-                return _check_media(fd, name, media_type, opened.st_mtime, options)
+                folder = os.path.dirname(name if found.root is None else os.path.join(found.root, found.name))
+                return _check_media(fd, name, media_type, opened.st_mtime, options, folder)
         data = b"" if opened.st_size > limit else read_bounded(fd, opened.st_size, limit)
         if opened.st_size > limit or len(data) > limit:
             size, digest = _hash_rest(fd, data)
@@ -324,7 +328,9 @@ def _media_type(fd: int, size: int) -> str | None:
         os.lseek(fd, 0, os.SEEK_SET)  # the image path reads from the start
 
 
-def _check_media(fd: int, name: str, media_type: str, mtime: float, options: Options) -> Report:
+def _check_media(
+    fd: int, name: str, media_type: str, mtime: float, options: Options, folder: str | None = None
+) -> Report:
     """Check a video or audio file from its open descriptor, never holding it whole in memory.
 
     The SHA-256 is computed first, in 1 MiB blocks, up to the size limit;
@@ -344,14 +350,51 @@ def _check_media(fd: int, name: str, media_type: str, mtime: float, options: Opt
             message = f"{total} bytes is over the {limit}-byte file size limit (it grew while being read)"
             return _error(name, "limit-exceeded", message, total, hexdigest, rules)
     stream = io.FileIO(fd, closefd=False)
-    return _checked(
-        lambda read_options: read_media(stream, size, name, read_options, media_type),
-        name,
-        size,
-        digest.hexdigest(),
-        options,
-        mtime,
-    )
+    with contextlib.ExitStack() as opened:
+
+        def fragments() -> list[BinaryIO]:
+            return [opened.enter_context(f) for f in open_fragments(folder or ".", options.limits)]
+
+        wanted = fragments if options.fragments and media_type in _FRAGMENTED_TYPES else None
+        return _checked(
+            lambda read_options: read_media(stream, size, name, read_options, media_type, wanted),
+            name,
+            size,
+            digest.hexdigest(),
+            options,
+            mtime,
+        )
+
+
+#: Media types that may be a DASH/CMAF init segment.
+_FRAGMENTED_TYPES = frozenset({"video/mp4", "audio/mp4", "video/x-m4v", "video/quicktime"})
+
+#: Fragments opened for one init segment, at most.
+MAX_FRAGMENTS = 10_000
+
+
+def open_fragments(folder: str, limits: Limits) -> list[io.FileIO]:
+    """The ``.m4s`` files of ``folder``, in name order, opened read-only without following a link.
+
+    A link, anything but a regular file, or a file over the size limit is
+    passed over; at most :data:`MAX_FRAGMENTS` are opened.
+    """
+    try:
+        names = sorted(n for n in os.listdir(folder) if n.lower().endswith(".m4s") and not n.startswith("."))
+    except OSError:
+        return []
+    out: list[io.FileIO] = []
+    for entry in names[:MAX_FRAGMENTS]:
+        try:
+            fd = os.open(os.path.join(folder, entry), os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+        except OSError:
+            continue
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limits.max_file_bytes:
+            os.close(fd)
+            continue
+        out.append(io.FileIO(fd, "rb", closefd=True))
+    return out
 
 
 def _hash_rest_into(fd: int, digest: Any, size: int) -> tuple[int, str]:

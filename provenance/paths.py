@@ -90,6 +90,7 @@ SKIPPED_EXTENSIONS = frozenset(
         ".docx",
         ".odt",
         ".rtf",
+        ".m4s",  # DASH/CMAF fragments: read with their init segment (check --fragments), not alone
     }
 )
 

@@ -112,13 +112,14 @@ def read_media(
     name: str,
     options: ReadOptions,
     media_type: str | None = None,
-    fragments: tuple[BinaryIO, ...] = (),
+    fragments: Callable[[], list[BinaryIO]] | None = None,
 ) -> Extracted:
     """Read a video or audio file from a seekable stream of ``size`` bytes, never whole.
 
     The container walker reads headers and tag payloads only; the C2PA
-    library reads the stream itself (with ``fragments``, the ``.m4s``
-    fragments of a DASH/CMAF init segment, each validated with it).
+    library reads the stream itself. When the file is a DASH/CMAF init
+    segment, ``fragments`` (if given) opens its ``.m4s`` fragments, which the
+    library then validates with it.
     """
     return _valid(_read_media(source, size, name, options, media_type, fragments))
 
@@ -129,7 +130,7 @@ def _read_media(
     name: str,
     options: ReadOptions,
     media_type: str | None,
-    fragments: tuple[BinaryIO, ...],
+    fragments: Callable[[], list[BinaryIO]] | None,
 ) -> Extracted:
     if size == 0:
         return Extracted(None, fatal=ReadIssue("empty", "the file is empty (0 bytes)"))
@@ -139,7 +140,8 @@ def _read_media(
         return Extracted(None, fatal=_unreadable(source.read(65536)))
     limits = options.limits
     layout = media.walk(source, size, media_type, limits)
-    facts = MediaFacts(layout.kind, layout.can_carry_c2pa, layout.init_segment, layout.fragmented, len(fragments))
+    streams = tuple(fragments()) if fragments is not None and layout.init_segment else ()
+    facts = MediaFacts(layout.kind, layout.can_carry_c2pa, layout.init_segment, layout.fragmented, len(streams))
     if not layout.has_media_data and not layout.init_segment:
         reason = "; ".join(i.message for i in layout.issues) or f"no {layout.kind} data found"
         return Extracted(
@@ -188,7 +190,7 @@ def _read_media(
         found: list[Credentials] = []
 
         def c2pa_read() -> ReadResult:
-            creds, result = c2pa.read_stream(source, media_type, options.trust, limits, remote_hint, fragments)
+            creds, result = c2pa.read_stream(source, media_type, options.trust, limits, remote_hint, streams)
             found.append(creds)
             return result
 

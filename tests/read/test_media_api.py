@@ -369,3 +369,58 @@ def test_no_preview_is_made_of_video_or_audio(tmp_path: Path) -> None:
     report = check(path).to_dict()
     previews = thumbnails_for([report], jobs=1)
     assert previews[str(path)].uri is None and previews[str(path)].why_not == MEDIA
+
+
+# --- time allowance for large files; DASH fragments beside an init segment --------------------------------
+
+
+def test_a_large_file_gets_more_time_by_its_size(tmp_path: Path) -> None:
+    from provenance.batch import LocalPool, Task, time_limit
+
+    limits = Options().limits
+    assert time_limit(10, 1000, limits) == 10
+    assert time_limit(10, 2 * 1024**3 - 1, limits) == 30
+    sparse = tmp_path / "long.mp4"
+    with sparse.open("wb") as f:
+        f.truncate(1536 * 1024**2)  # 1.5 GiB, no blocks written
+    pool = LocalPool(Options(), jobs=1, timeout=2)
+    assert pool._limit(Task(0, str(sparse))) == 2 + 15
+    assert pool._limit(Task(1, str(tmp_path / "gone.mp4"))) == 2
+
+
+def test_fragments_are_the_m4s_files_of_the_folder_never_through_a_link(tmp_path: Path) -> None:
+    import os
+
+    for name in ("seg-2.m4s", "seg-1.m4s", "notes.txt", ".hidden.m4s"):
+        (tmp_path / name).write_bytes(b"\0\0\0\x08moof")
+    outside = tmp_path.parent / f"{tmp_path.name}-secret.m4s"
+    outside.write_bytes(b"secret")
+    os.symlink(outside, tmp_path / "seg-3.m4s")
+    opened = api.open_fragments(str(tmp_path), Options().limits)
+    try:
+        assert len(opened) == 2, "seg-1 and seg-2; not the link, the hidden file or the notes"
+        assert [f.read() for f in opened] == [b"\0\0\0\x08moof"] * 2
+    finally:
+        for f in opened:
+            f.close()
+    from provenance.paths import wanted_in_walk
+
+    assert not wanted_in_walk("seg-1.m4s") and wanted_in_walk("init.mp4") and wanted_in_walk("clip.webm")
+
+
+def test_check_and_scan_take_the_fragments_switch(signed: dict[str, bytes], tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "clip.mp4").write_bytes(signed["mp4"])
+    (tmp_path / "seg-1.m4s").write_bytes(b"\0\0\0\x08moof")
+    for command in ("check", "scan"):
+        done = subprocess.run(
+            [sys.executable, "-m", "provenance", command, "--fragments", "--format", "json", str(tmp_path)],
+            capture_output=True,
+            check=False,
+        )
+        assert done.returncode == 1, done.stderr
+        lines = done.stdout.decode()
+        reports = json.loads(lines)
+        assert [(Path(r["path"]).name, r["verdict"]) for r in reports] == [("clip.mp4", "ai-generated")]
