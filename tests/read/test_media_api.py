@@ -424,3 +424,31 @@ def test_check_and_scan_take_the_fragments_switch(signed: dict[str, bytes], tmp_
         lines = done.stdout.decode()
         reports = json.loads(lines)
         assert [(Path(r["path"]).name, r["verdict"]) for r in reports] == [("clip.mp4", "ai-generated")]
+
+
+def test_a_report_is_never_written_over_a_video(tmp_path: Path) -> None:
+    from provenance.paths import output_clash
+
+    named = tmp_path / "clip.mp4"
+    named.write_bytes(mp4())
+    assert output_clash(str(named), []) is not None
+    renamed = tmp_path / "report.jsonl"
+    renamed.write_bytes(wav())
+    assert (
+        output_clash(str(renamed), [])
+        == f"--out {renamed} already holds a video or audio file (its content is audio/wav); "
+        "refusing to overwrite it"
+    )
+
+
+@pytest.mark.parametrize(("kind", "media_type"), [("mp4", "video/mp4"), ("wav", "audio/wav")])
+def test_state_and_codes_agree_with_the_library(
+    signed: dict[str, bytes], signer: Any, kind: str, media_type: str
+) -> None:
+    marker = b"mdat" if kind == "mp4" else b"data"
+    for data in (signed[kind], flip_in(signed[kind], marker, 100)):
+        state, failures = signer.state(media_type, data, trusted=False)
+        out = check_bytes(data, f"x.{kind}").to_dict()
+        assert out["credentials"]["state"] == state.lower()
+        ours = [v["code"] for v in out["credentials"]["validation"] if v["kind"] == "failure"]
+        assert sorted(set(ours)) == sorted(set(failures))
