@@ -254,10 +254,19 @@ def previews_of(
 
     Decoded in worker processes killed at ``limits.timeout``, as :func:`thumbnails_for` does for files.
     """
-    tasks: deque[tuple[str, str | bytes, int | None]] = deque((name, data, None) for name, data in named)
-    if not tasks:
-        return {}
-    return _run(tasks, max(1, min(jobs or os.cpu_count() or 1, len(tasks))), limits)
+    from provenance.read import container, media
+
+    out: dict[str, Preview] = {}
+    tasks: deque[tuple[str, str | bytes, int | None]] = deque()
+    for name, data in named:
+        if container.sniff(data) is None and media.sniff_stream(io.BytesIO(data), len(data)) is not None:
+            # video or audio: never decoded
+            out[name] = Preview(None, MEDIA)
+        else:
+            tasks.append((name, data, None))
+    if tasks:
+        out.update(_run(tasks, max(1, min(jobs or os.cpu_count() or 1, len(tasks))), limits))
+    return out
 
 
 def _run(tasks: deque[tuple[str, str | bytes, int | None]], jobs: int, limits: Limits) -> dict[str, Preview]:

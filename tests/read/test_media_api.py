@@ -369,6 +369,11 @@ def test_no_preview_is_made_of_video_or_audio(tmp_path: Path) -> None:
     report = check(path).to_dict()
     previews = thumbnails_for([report], jobs=1)
     assert previews[str(path)].uri is None and previews[str(path)].why_not == MEDIA
+    from provenance.render.preview import previews_of
+
+    uploads = previews_of([("clip.mp4", mp4()), ("tone.wav", wav()), ("pic.png", _png())], jobs=1)
+    assert uploads["clip.mp4"].why_not == MEDIA and uploads["tone.wav"].why_not == MEDIA
+    assert uploads["pic.png"].uri is not None
 
 
 # --- time allowance for large files; DASH fragments beside an init segment --------------------------------
