@@ -200,7 +200,7 @@ def walk(source: BinaryIO, size: int, media_type: str, limits: Limits) -> MediaL
     """
     kind_, module_name, can_carry = MEDIA_TYPES[media_type]
     try:
-        module = importlib.import_module(f"provenance.read.{module_name}")
+        module = importlib.import_module(module_name if "." in module_name else f"provenance.read.{module_name}")
         walker = module.walk
     except (ImportError, AttributeError):
         return _unwalked(media_type, f"no reader for {media_type} container metadata is installed")

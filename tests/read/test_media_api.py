@@ -457,3 +457,94 @@ def test_state_and_codes_agree_with_the_library(
         assert out["credentials"]["state"] == state.lower()
         ours = [v["code"] for v in out["credentials"]["validation"] if v["kind"] == "failure"]
         assert sorted(set(ours)) == sorted(set(failures))
+
+
+# --- the dispatch with a walker (a tiny one of the tests, on real WAV bytes) ---------------------------------
+
+
+def wav_with_info(tags: dict[bytes, bytes]) -> bytes:
+    """A WAV with a LIST/INFO chunk after its data chunk, the RIFF size patched."""
+    body = b"".join(
+        k + struct.pack("<I", len(v) + 1) + v + b"\0" + (b"\0" if (len(v) + 1) & 1 else b"") for k, v in tags.items()
+    )
+    listing = b"LIST" + struct.pack("<I", 4 + len(body)) + b"INFO" + body
+    data = wav() + listing
+    return data[:4] + struct.pack("<I", len(data) - 8) + data[8:]
+
+
+@pytest.fixture()
+def tiny_walker(monkeypatch: pytest.MonkeyPatch) -> Any:
+    from tests.read import tiny_walker as module
+
+    monkeypatch.setitem(media.MEDIA_TYPES, "audio/wav", ("audio", "tests.read.tiny_walker", True))
+    module.MODE["mode"] = ""
+    yield module
+    module.MODE["mode"] = ""
+
+
+RULE = """family = "test-media"
+description = "a rule on a RIFF INFO field, for the media tests"
+
+[[rule]]
+id = "TESTMEDIA-001"
+title = "A test generator in RIFF INFO ISFT"
+indicates = "ai-generated"
+strength = "strong"
+reference = "https://example.invalid/test"
+description = "test only"
+message = "Test generator named in {field}"
+where = [{ source = "riff-info", field = "ISFT" }]
+[rule.match]
+regex = '^Test Tone Generator'
+"""
+
+
+def test_walker_tags_become_findings_raw_fields_and_json_data(  # type: ignore[no-untyped-def]
+    tiny_walker: Any, signer: Any, tmp_path: Path, schema_validator
+) -> None:
+    from provenance.read import ReadOptions, read_media
+
+    graph = json.dumps({"1": {"class_type": "KSampler"}}).encode()
+    data = signer.sign(
+        manifest("tone.wav"), "audio/wav", wav_with_info({b"ISFT": b"Test Tone Generator 2", b"ICMT": graph})
+    )
+    extracted = read_media(io.BytesIO(data), len(data), "tone.wav", ReadOptions())
+    by_field = {e.field: e for e in extracted.evidence if e.source == "riff-info"}
+    assert by_field["ISFT"].value == "Test Tone Generator 2" and by_field["ICMT"].data == json.loads(graph)
+    assert extracted.readers == ("container", "xmp", "c2pa") and extracted.credentials.state == "valid"
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "test.toml").write_text(RULE, encoding="utf-8")
+    path = tmp_path / "tone.wav"
+    path.write_bytes(data)
+    report = check(path, api.make_options(rules_dirs=[tmp_path / "rules"]))
+    out = _valid(report, schema_validator)
+    finding = next(f for f in out["findings"] if f["rule"] == "TESTMEDIA-001")
+    assert finding["source"] == "riff-info" and finding["field"] == "ISFT"
+    raw = report.to_dict(verbose=True)["raw"]
+    assert ("riff-info", "ISFT", "Test Tone Generator 2") in [(r["source"], r["field"], r["value"]) for r in raw]
+
+
+def test_a_walker_that_fails_leaves_the_credentials_checked(tiny_walker: Any, signed: dict[str, bytes]) -> None:
+    tiny_walker.MODE["mode"] = "raise"
+    out = check_bytes(signed["wav"], "tone.wav").to_dict()
+    assert out["credentials"]["state"] == "valid" and out["verdict"] == "ai-generated"
+    assert "container" not in out["readers"] and "c2pa" in out["readers"]
+    assert any(i["kind"] == "reader-failed" and "walker bug" in i["message"] for i in out["issues"])
+    assert "file-structure check failed" in out["summary"]
+
+
+def test_no_media_data_is_truncated_but_an_init_segment_is_read(tiny_walker: Any, signed: dict[str, bytes]) -> None:
+    tiny_walker.MODE["mode"] = "no-data"
+    out = check_bytes(signed["wav"], "tone.wav").to_dict()
+    assert out["verdict"] == "error" and out["error"]["kind"] == "truncated"
+    tiny_walker.MODE["mode"] = "init"
+    out = check_bytes(signed["wav"], "tone.wav").to_dict()
+    assert out["verdict"] == "ai-generated" and out["credentials"]["state"] == "valid"
+
+
+def test_a_walker_that_reports_truncation_fails_the_structure_check(tiny_walker: Any) -> None:
+    data = wav()
+    cut = data[:4] + struct.pack("<I", len(data) + 92) + data[8:] + b"LIST" + struct.pack("<I", 100) + b"INFO"
+    out = check_bytes(cut, "tone.wav").to_dict()
+    assert "container" not in out["readers"]
+    assert any(i["source"] == "container" and i["kind"] == "reader-failed" for i in out["issues"])
