@@ -182,7 +182,7 @@ def _read_media(
         None,
     )
     if not layout.can_carry_c2pa:
-        credentials = Credentials(state="none", embeddable=False)
+        credentials = Credentials(state="none", embeddable=False, note=media.CANNOT_CARRY)
         ran.append("c2pa")
     elif layout.c2pa is not False or remote_hint is not None:
         from provenance.read import c2pa
@@ -201,6 +201,8 @@ def _read_media(
             credentials = Credentials(state="none", error=f"not checked: {failed[-1].message}")
     else:
         ran.append("c2pa")
+    if layout.init_segment and not streams:
+        credentials = _fragments_needed(credentials)
     gone = {issue.source for issue in failed}
     ran = sorted((r for r in set(ran) if r not in gone), key=READERS.index)
     return Extracted(
@@ -355,7 +357,7 @@ def _read(data: bytes, name: str, options: ReadOptions) -> Extracted:
             if completed and not completed[0] and all(issue.source != reader for issue in failed):
                 failed.append(_failed(reader, "the pixels were not decoded"))
     if media_type in _NOT_EMBEDDABLE and credentials.state == "none" and not credentials.error:
-        credentials = replace(credentials, embeddable=False)
+        credentials = replace(credentials, embeddable=False, note=media.CANNOT_CARRY)
     gone = {issue.source for issue in failed}
     ran = sorted((r for r in set(ran) if r not in gone), key=READERS.index)
     return Extracted(
@@ -366,6 +368,19 @@ def _read(data: bytes, name: str, options: ReadOptions) -> Extracted:
         credentials=credentials,
         readers=tuple(ran),
     )
+
+
+_BMFF_MISMATCH = "assertion.bmffHash.mismatch"
+
+
+def _fragments_needed(credentials: Credentials) -> Credentials:
+    """An init segment's credentials read alone: a BMFF hash mismatch there means the fragments are missing."""
+    if credentials.state != "invalid" or not any(v.code == _BMFF_MISMATCH for v in credentials.validation):
+        return credentials
+    validation = tuple(
+        replace(v, meaning=media.FRAGMENTS_MEANING) if v.code == _BMFF_MISMATCH else v for v in credentials.validation
+    )
+    return replace(credentials, validation=validation, note=media.FRAGMENTS_NEEDED)
 
 
 #: How each reader is named in a sentence.

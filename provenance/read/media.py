@@ -80,6 +80,15 @@ EXTENSIONS: dict[str, tuple[str, ...]] = {
 #: The note shown for a format that has no place for an embedded manifest.
 CANNOT_CARRY = "this format cannot carry embedded Content Credentials"
 
+#: The note shown for a DASH/CMAF init segment whose hash failed because its fragments were not given.
+FRAGMENTS_NEEDED = (
+    "a DASH/CMAF init segment read without its .m4s fragments: its hash covers them, so its Content "
+    "Credentials could not be validated (check it with --fragments)"
+)
+
+#: The meaning given to a BMFF hash mismatch in that case: not a change of content.
+FRAGMENTS_MEANING = "the hash covers the media fragments (.m4s), which were not given: not validated"
+
 #: ``ftyp`` major brands, by media type (the first four bytes after ``ftyp``).
 _QUICKTIME = (b"qt  ",)
 _AUDIO = (b"M4A ", b"M4B ")

@@ -639,13 +639,17 @@ def _media_kind(media_type: str) -> str:
 
 
 def _credentials_section(credentials: Mapping[str, Any]) -> str:
+    from provenance.read.media import FRAGMENTS_NEEDED
+
     state, words, meaning = _state_words(credentials)
+    if state == "invalid" and _s(credentials, "note") == FRAGMENTS_NEEDED:
+        meaning = "the Content Credentials could not be validated: the fragments they hash were not given"
     out = [
         "<h4>Content Credentials</h4>",
         f"<p>{_badge_state(state, words=words)} {_e(meaning)}.</p>",
     ]
-    if state == "none" and credentials.get("embeddable") is False:
-        out.append('<p class="note">Note: this format cannot carry embedded Content Credentials.</p>')
+    if _s(credentials, "note"):
+        out.append(f'<p class="note">Note: {_e(_s(credentials, "note"))}.</p>')
     facts = []
     for key, label in (
         ("signer", "Signer"),

@@ -548,3 +548,23 @@ def test_a_walker_that_reports_truncation_fails_the_structure_check(tiny_walker:
     out = check_bytes(cut, "tone.wav").to_dict()
     assert "container" not in out["readers"]
     assert any(i["source"] == "container" and i["kind"] == "reader-failed" for i in out["issues"])
+
+
+def test_an_init_segment_read_alone_says_the_fragments_are_needed_in_every_renderer(  # type: ignore[no-untyped-def]
+    tiny_walker: Any, signed: dict[str, bytes], monkeypatch: pytest.MonkeyPatch, schema_validator
+) -> None:
+    monkeypatch.setitem(media.MEDIA_TYPES, "video/mp4", ("video", "tests.read.tiny_walker", True))
+    tiny_walker.MODE["mode"] = "init"
+    report = check_bytes(flip_in(signed["mp4"], b"mdat", 100), "init.mp4")
+    out = _valid(report, schema_validator)
+    assert out["credentials"]["state"] == "invalid" and out["credentials"]["note"] == media.FRAGMENTS_NEEDED
+    mismatch = next(v for v in out["credentials"]["validation"] if v["code"] == "assertion.bmffHash.mismatch")
+    assert mismatch["meaning"] == media.FRAGMENTS_MEANING
+    assert "fragments" in out["summary"] and "changed after signing" not in out["summary"]
+    panel = _panel(report)
+    assert "not validated: the fragments are needed" in panel and "content changed after signing" not in panel
+    page = html.render_html([out])
+    assert "changed after signing" not in page and "its hash covers them" in page
+    tiny_walker.MODE["mode"] = ""  # the same bytes as a whole file: the content did change
+    whole = check_bytes(flip_in(signed["mp4"], b"mdat", 100), "clip.mp4").to_dict()
+    assert whole["credentials"]["note"] is None and "changed after signing" in whole["summary"]

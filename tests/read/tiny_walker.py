@@ -18,6 +18,9 @@ def walk(source: BinaryIO, size: int, media_type: str, limits: Limits) -> MediaL
     mode = MODE["mode"]
     if mode == "raise":
         raise RuntimeError("walker bug")
+    if media_type.startswith("video/"):  # BMFF: only what the init-segment tests need
+        init = mode == "init"
+        return MediaLayout(media_type, "video", c2pa=None, has_media_data=not init, init_segment=init, fragmented=init)
     layout = MediaLayout(media_type, "audio")
     source.seek(12)
     at = 12
