@@ -568,3 +568,18 @@ def test_an_init_segment_read_alone_says_the_fragments_are_needed_in_every_rende
     tiny_walker.MODE["mode"] = ""  # the same bytes as a whole file: the content did change
     whole = check_bytes(flip_in(signed["mp4"], b"mdat", 100), "clip.mp4").to_dict()
     assert whole["credentials"]["note"] is None and "changed after signing" in whole["summary"]
+
+
+@pytest.mark.parametrize("kind", ["mp4", "wav"])
+def test_cut_and_flipped_media_always_give_a_report(signed: dict[str, bytes], kind: str, schema_validator) -> None:  # type: ignore[no-untyped-def]
+    data = signed[kind]
+    inputs = [data[:cut] for cut in range(0, len(data), max(1, len(data) // 97))]
+    for at in range(0, len(data), max(1, len(data) // 61)):
+        flipped = bytearray(data)
+        flipped[at] ^= 0xFF
+        inputs.append(bytes(flipped))
+    for sample in inputs:
+        out = check_bytes(sample, f"x.{kind}").to_dict()
+        assert out["verdict"] in ("ai-generated", "no-evidence", "error", "ai-edited", "captured")
+        assert (out["error"] or {}).get("kind") != "internal-error", out["error"]
+        assert not list(schema_validator.iter_errors(out))
