@@ -97,6 +97,8 @@ _MP4_PREFIXES = (b"iso", b"mp4", b"avc", b"das", b"cmf", b"mmp", b"msn", b"nda",
 #: Major brands of other members of the family (3GP, Canon CR3, JPEG 2000): not read here.
 _OTHER_FAMILY = (b"3gp", b"3g2", b"crx ", b"jp2 ", b"jpx ", b"jpm ")
 _SNIFF_BYTES = 1 << 16
+#: Characters of a tag shown by ``--verbose`` (as for PNG text).
+_RAW_CHARS = 512
 
 
 def is_media(media_type: str | None) -> bool:
@@ -255,11 +257,11 @@ def to_result(layout: MediaLayout, name: str, limits: Limits) -> ReadResult:
         raw.append(RawField(CONTAINER, "layout", "fragmented"))
     cap = limits.max_value_chars
     for tag in layout.tags:
-        data = jsontext.parse_json(tag.value)
+        # As for PNG text: the value shown is cut, the rules see the whole text (or its parsed JSON).
+        data = jsontext.parse_json(tag.value) or tag.value
         evidence.append(Evidence(tag.source, tag.field, tag.value[:cap], tag.location, data=data))
-    seen = {(r.source, r.field, r.value) for r in layout.raw}
-    raw.extend(layout.raw)
-    raw.extend(
-        RawField(t.source, t.field, t.value[:cap]) for t in layout.tags if (t.source, t.field, t.value) not in seen
-    )
+    seen = {(r.source, r.field) for r in layout.raw}
+    raw.extend(RawField(r.source, r.field, r.value[:_RAW_CHARS]) for r in layout.raw)
+    unlisted = [t for t in layout.tags if (t.source, t.field) not in seen]
+    raw.extend(RawField(t.source, t.field, t.value[:_RAW_CHARS]) for t in unlisted)
     return ReadResult(tuple(evidence), tuple(layout.issues), tuple(raw))
