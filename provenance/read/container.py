@@ -242,7 +242,9 @@ def extension_mismatch(name: str, media_type: str) -> str | None:
     if dot < 0 or "/" in name[dot:]:
         return None
     ext = name[dot:].lower()
-    expected = _EXTENSIONS.get(ext)
+    from provenance.read.media import EXTENSIONS
+
+    expected = _EXTENSIONS.get(ext) or EXTENSIONS.get(ext)
     if expected is None or media_type in expected:
         return None
     return f"the name ends in {ext} but the content is {media_type}"
