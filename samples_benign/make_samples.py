@@ -1855,7 +1855,7 @@ MEDIA_UNSIGNED: list[tuple[Sample, Callable[[], bytes]]] = [
             "comfyui_comment.mp4",
             "ai-generated",
             "none",
-            (),
+            ("COMFYUI-007",),
             "H.264/AAC MP4 (64x48 test pattern, 1 s) as ComfyUI-VideoHelperSuite's Video Combine wrote it until "
             "January 2026: one `comment` tag (moov/udta/meta/ilst `©cmt`) holding "
             '`{"prompt": <API graph>, "workflow": <UI graph>}`; checkpoint `example_video_model.safetensors` '
@@ -1868,7 +1868,7 @@ MEDIA_UNSIGNED: list[tuple[Sample, Callable[[], bytes]]] = [
             "comfyui_tags.mp4",
             "ai-generated",
             "none",
-            (),
+            ("COMFYUI-005", "COMFYUI-006"),
             "H.264/AAC MP4 as Video Combine writes it since January 2026 (and ComfyUI's SaveVideo): separate "
             "`prompt` and `workflow` tags with `-movflags use_metadata_tags`, i.e. a moov/udta/meta `keys` box "
             "naming them and `mdta` items (tag libraries show them as `0x00000001`, `0x00000002`)",
@@ -1880,7 +1880,7 @@ MEDIA_UNSIGNED: list[tuple[Sample, Callable[[], bytes]]] = [
             "comfyui.webm",
             "ai-generated",
             "none",
-            (),
+            ("COMFYUI-005", "COMFYUI-006"),
             "VP9/Opus WebM with the ComfyUI graphs as Matroska tags `PROMPT` and `WORKFLOW` (ffmpeg writes the "
             "names upper case); WebM cannot carry embedded Content Credentials",
         ),
@@ -1891,7 +1891,7 @@ MEDIA_UNSIGNED: list[tuple[Sample, Callable[[], bytes]]] = [
             "comfyui.mkv",
             "ai-generated",
             "none",
-            (),
+            ("COMFYUI-005", "COMFYUI-006"),
             "FFV1 Matroska (Video Combine's lossless format) with Matroska tags `PROMPT` and `WORKFLOW`; MKV "
             "cannot carry embedded Content Credentials",
         ),
@@ -2010,14 +2010,15 @@ MEDIA_SIGNED: list[Sample] = [
     ),
     Sample(
         "c2pa_dash_chunk-1.m4s",
-        "no-evidence",
+        "error",
         "none",
         (),
-        "first media segment of `c2pa_dash_init.mp4` (`styp` msdh, `moof`, `mdat`): no metadata, no manifest",
+        "first media segment of `c2pa_dash_init.mp4` (`styp` msdh, `moof`, `mdat`): no metadata, no manifest; "
+        "checked alone it is `unsupported-format`, naming the init segment and `--fragments`",
     ),
     Sample(
         "c2pa_dash_chunk-2.m4s",
-        "no-evidence",
+        "error",
         "none",
         (),
         "second media segment of `c2pa_dash_init.mp4`",

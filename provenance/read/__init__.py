@@ -84,7 +84,11 @@ def _unreadable(data: bytes) -> ReadIssue:
     known = container.identify(data)
     if known is not None:
         name, why = known
-        return ReadIssue("unsupported-format", f"{name}: {why} (provenance reads {container.SUPPORTED_FORMATS} images)")
+        return ReadIssue(
+            "unsupported-format",
+            f"{name}: {why} (provenance reads {container.SUPPORTED_FORMATS} images, and the video and audio "
+            "formats listed in its README)",
+        )
     what = "plain text" if container.looks_like_text(data) else "unknown format"
     return ReadIssue("not-an-image", f"not a recognised image format ({size}; {what})")
 
