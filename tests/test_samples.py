@@ -119,7 +119,8 @@ def test_cli_trusts_signed_samples_with_the_test_anchor(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2, proc.stderr  # the broken samples are errors
     by_name = {Path(entry["path"]).name: entry for entry in json.loads(proc.stdout)}
-    assert set(EXPECTED) <= set(by_name)
+    walked = {name for name in EXPECTED if not name.endswith(".m4s")}  # folder walks leave DASH segments out
+    assert walked <= set(by_name) and not any(name.endswith(".m4s") for name in by_name)
     assert SIGNED and TAMPERED
     for name in SIGNED:
         credentials = by_name[name]["credentials"]
