@@ -40,6 +40,17 @@ MAGIC = (
     ("image/jxl", b"\xff\x0a"),
 )
 ISSUE_KINDS = frozenset({"truncated", "malformed", "limit-exceeded"})
+#: Audio/video walkers (module in provenance/read, media type) and the magic
+#: bytes that force an input into each when it does not start with them.
+MEDIA = (
+    ("ebml", "video/webm", b"\x1a\x45\xdf\xa3"),
+    ("ebml", "video/x-matroska", b"\x1a\x45\xdf\xa3"),
+    ("riffav", "audio/wav", b"RIFF\xf0\xff\xff\xffWAVE"),
+    ("riffav", "video/x-msvideo", b"RIFF\xf0\xff\xff\xffAVI "),
+    ("id3", "audio/mpeg", b"ID3"),
+    ("flac", "audio/flac", b"fLaC"),
+    ("flac", "audio/ogg", b"OggS"),
+)
 WITH_C2PA = os.environ.get("PROVENANCE_FUZZ_C2PA") == "1"
 
 
@@ -79,6 +90,7 @@ def test_one_input(data: bytes) -> None:
         assert exc.kind in {"malformed", "xml-unsafe", "limit-exceeded"}, exc.kind
     else:
         assert all(isinstance(k, str) and isinstance(v, str) for k, v in fields)
+    test_media_input(data)
     if WITH_C2PA:
         from provenance.api import check_bytes
 
@@ -86,13 +98,40 @@ def test_one_input(data: bytes) -> None:
         assert report.error is None or report.error.kind != "internal-error", report.error
 
 
+def test_media_input(data: bytes) -> None:
+    """Walk ``data`` as audio or video (chosen by its first byte); the walkers never raise."""
+    import importlib
+    import io
+
+    from provenance.limits import DEFAULT_LIMITS as limits
+    from provenance.read.container import MAX_TEXT_ITEMS
+
+    if not data:
+        return
+    name, media_type, magic = MEDIA[data[0] % len(MEDIA)]
+    blob = data if data.startswith(magic[:4]) else magic + data[1:]
+    walker = importlib.import_module(f"provenance.read.{name}")
+    layout = walker.walk(io.BytesIO(blob), len(blob), media_type, limits)
+    kinds = {issue.kind for issue in layout.issues}
+    assert kinds <= ISSUE_KINDS, kinds
+    # The walkers' catch-all turns a bug into an issue; under the fuzzer it is a crash.
+    assert not any("could not be walked" in issue.message for issue in layout.issues), layout.issues
+    assert len(layout.tags) <= MAX_TEXT_ITEMS
+    assert sum(len(t.value.encode("utf-8", "replace")) for t in layout.tags) <= limits.max_text_bytes
+    assert sum(len(x) for x in layout.xmp) <= len(blob)
+
+
 def main() -> None:
     import atheris
 
     with atheris.instrument_imports(include=["provenance", "exifread", "defusedxml"]):
         import provenance.read.container
+        import provenance.read.ebml
         import provenance.read.exif
+        import provenance.read.flac
+        import provenance.read.id3
         import provenance.read.jsontext
+        import provenance.read.riffav
         import provenance.read.text
         import provenance.read.xmp
 

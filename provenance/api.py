@@ -7,15 +7,17 @@ bad input.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
+import io
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 from provenance import __version__
 from provenance.evidence import Evidence, RawField, ReadIssue
@@ -23,7 +25,7 @@ from provenance.judge import judge
 from provenance.limits import DEFAULT_LIMITS, Limits
 from provenance.match import RuleSet, load_rules, match
 from provenance.paths import CHANGED, CHANGED_MESSAGE, SWAPPED_ERRNOS, Found, open_found
-from provenance.read import Extracted, ReadOptions, read
+from provenance.read import Extracted, ReadOptions, container, media, read, read_media
 from provenance.read import _failed as failed_reader
 from provenance.read.c2pa import TrustList, TrustSettings, default_trust_lists, user_trust_list
 from provenance.report import Report, ReportError
@@ -77,6 +79,8 @@ class Options:
     limits: Limits = DEFAULT_LIMITS
     watermarks: bool = False
     verbose: bool = False
+    #: Validate a DASH/CMAF init segment with the ``.m4s`` fragments in its folder (``--fragments``).
+    fragments: bool = False
 
 
 def prepare(options: Options, readers: bool = False) -> None:
@@ -130,22 +134,42 @@ def check_bytes(data: bytes, name: str = "-", options: Options | None = None) ->
 
 
 def _check_bytes(data: bytes, name: str, options: Options, mtime: float | None) -> Report:
-    rules = options.rules or _builtin_rules()
     digest = hashlib.sha256(data).hexdigest()
+    return _checked(lambda read_options: read(data, name, read_options), name, len(data), digest, options, mtime)
+
+
+def _checked(
+    reading: Callable[[ReadOptions], Extracted],
+    name: str,
+    size: int,
+    digest: str,
+    options: Options,
+    mtime: float | None,
+) -> Report:
+    """Read (with ``reading``), match and judge one file of ``size`` bytes whose SHA-256 is ``digest``."""
+    rules = options.rules or _builtin_rules()
     try:
-        extracted = _bounded(read(data, name, ReadOptions(options.trust, options.limits, options.watermarks)))
+        extracted = _bounded(reading(ReadOptions(options.trust, options.limits, options.watermarks)))
         findings = match(extracted.evidence, rules)
         failed = [i for i in extracted.issues if i.kind == "reader-failed"]
-        verdict = judge(findings, extracted.credentials, extracted.fatal, "watermark" in extracted.readers, failed)
+        verdict = judge(
+            findings,
+            extracted.credentials,
+            extracted.fatal,
+            "watermark" in extracted.readers,
+            failed,
+            extracted.media,
+            options.watermarks,
+        )
     except Exception as exc:  # a reader or rule bug must not stop a batch
-        return _error(name, "internal-error", f"{type(exc).__name__}: {exc}", len(data), digest, rules)
+        return _error(name, "internal-error", f"{type(exc).__name__}: {exc}", size, digest, rules)
     return Report(
         path=name,
         verdict=verdict.verdict,
         confidence=verdict.confidence,
         summary=verdict.summary,
         media_type=extracted.media_type,
-        size=len(data),
+        size=size,
         sha256=digest,
         credentials=extracted.credentials,
         findings=findings,
@@ -281,6 +305,11 @@ def check_found(name: str, found: Found, options: Options | None = None) -> Repo
         if not stat.S_ISREG(opened.st_mode):
             return _error(name, "special-file", "not a regular file: skipped unread", None, None, rules)
         limit = options.limits.max_file_bytes
+        if opened.st_size <= limit:
+            media_type = _media_type(fd, opened.st_size)
+            if media_type is not None:
+                folder = os.path.dirname(name if found.root is None else os.path.join(found.root, found.name))
+                return _check_media(fd, name, media_type, opened.st_mtime, options, folder)
         data = b"" if opened.st_size > limit else read_bounded(fd, opened.st_size, limit)
         if opened.st_size > limit or len(data) > limit:
             size, digest = _hash_rest(fd, data)
@@ -298,6 +327,93 @@ def check_found(name: str, found: Found, options: Options | None = None) -> Repo
     finally:
         os.close(fd)
     return _check_bytes(data, name, options, opened.st_mtime)
+
+
+def _media_type(fd: int, size: int) -> str | None:
+    """The video or audio media type of the open file ``fd``, from its first bytes; ``None`` for the rest."""
+    head = os.pread(fd, 1 << 16, 0)
+    if not head or container.sniff(head) is not None:
+        return None
+    try:
+        return media.sniff_stream(io.FileIO(fd, closefd=False), size)
+    finally:
+        os.lseek(fd, 0, os.SEEK_SET)  # the image path reads from the start
+
+
+def _check_media(
+    fd: int, name: str, media_type: str, mtime: float, options: Options, folder: str | None = None
+) -> Report:
+    """Check a video or audio file from its open descriptor, never holding it whole in memory.
+
+    The SHA-256 is computed first, in 1 MiB blocks, up to the size limit;
+    the container walker and the C2PA library then read the same open file
+    (a file rewritten in place between the two is a gap SECURITY.md names).
+    """
+    rules = options.rules or _builtin_rules()
+    limit = options.limits.max_file_bytes
+    digest = hashlib.sha256()
+    size = 0
+    os.lseek(fd, 0, os.SEEK_SET)
+    while block := os.read(fd, 1 << 20):
+        digest.update(block)
+        size += len(block)
+        if size > limit:
+            total, hexdigest = _hash_rest_into(fd, digest, size)
+            message = f"{total} bytes is over the {limit}-byte file size limit (it grew while being read)"
+            return _error(name, "limit-exceeded", message, total, hexdigest, rules)
+    stream = io.FileIO(fd, closefd=False)
+    with contextlib.ExitStack() as opened:
+
+        def fragments() -> list[BinaryIO]:
+            return [opened.enter_context(f) for f in open_fragments(folder or ".", options.limits)]
+
+        wanted = fragments if options.fragments and media_type in _FRAGMENTED_TYPES else None
+        return _checked(
+            lambda read_options: read_media(stream, size, name, read_options, media_type, wanted),
+            name,
+            size,
+            digest.hexdigest(),
+            options,
+            mtime,
+        )
+
+
+#: Media types that may be a DASH/CMAF init segment.
+_FRAGMENTED_TYPES = frozenset({"video/mp4", "audio/mp4", "video/x-m4v", "video/quicktime"})
+
+#: Fragments opened for one init segment, at most.
+MAX_FRAGMENTS = 10_000
+
+
+def open_fragments(folder: str, limits: Limits) -> list[io.FileIO]:
+    """The ``.m4s`` files of ``folder``, in name order, opened read-only without following a link.
+
+    A link, anything but a regular file, or a file over the size limit is
+    passed over; at most :data:`MAX_FRAGMENTS` are opened.
+    """
+    try:
+        names = sorted(n for n in os.listdir(folder) if n.lower().endswith(".m4s") and not n.startswith("."))
+    except OSError:
+        return []
+    out: list[io.FileIO] = []
+    for entry in names[:MAX_FRAGMENTS]:
+        try:
+            fd = os.open(os.path.join(folder, entry), os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+        except OSError:
+            continue
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limits.max_file_bytes:
+            os.close(fd)
+            continue
+        out.append(io.FileIO(fd, "rb", closefd=True))
+    return out
+
+
+def _hash_rest_into(fd: int, digest: Any, size: int) -> tuple[int, str]:
+    while block := os.read(fd, 1 << 20):
+        digest.update(block)
+        size += len(block)
+    return size, digest.hexdigest()
 
 
 def read_bounded(fd: int, size: int, limit: int) -> bytes:

@@ -48,6 +48,7 @@ from multiprocessing.connection import Connection, wait
 from typing import Any, Protocol, TypeVar, overload
 
 from provenance.api import Options, check, check_bytes, check_found, prepare
+from provenance.limits import Limits
 from provenance.paths import Found
 from provenance.report import Report, ReportError
 
@@ -180,6 +181,18 @@ class InProcess:
             yield task.index, finish(check_task(task, self.options))
 
 
+def time_limit(timeout: float, size: int, limits: Limits) -> float:
+    """Seconds allowed for a file of ``size`` bytes: ``timeout``, plus ``limits.timeout_per_gib``
+    seconds per GiB (rounded up to whole seconds) for a file of at least ``limits.large_file_bytes``.
+
+    Hashing a 2 GB video and letting the C2PA library hash it again takes
+    seconds that do not depend on anything an attacker can make slow.
+    """
+    if size < limits.large_file_bytes:
+        return timeout
+    return timeout + math.ceil(limits.timeout_per_gib * size / 1024**3)
+
+
 @dataclass(slots=True)
 class _Slot:
     process: Any
@@ -307,10 +320,27 @@ class LocalPool:
         self.options = options
         self.jobs = max(1, jobs or default_jobs())
         self.timeout = timeout if timeout is not None else options.limits.timeout
+        self._limits: dict[int, float] = {}  # per task index, with the allowance for a large file
         self.recycle = recycle
         self.depth = max(1, depth)
         method = "fork" if sys.platform.startswith("linux") else "spawn"
         self._ctx: Any = multiprocessing.get_context(method)
+
+    def _limit(self, task: Task) -> float:
+        """The seconds ``task`` may take: the time limit, plus the large-file allowance (see :func:`time_limit`)."""
+        limit = self._limits.get(task.index)
+        if limit is None:
+            if task.data is not None:
+                size = len(task.data)
+            else:
+                found = task.found
+                where = task.path if found is None else os.path.join(found.root or "", found.name)
+                try:
+                    size = os.stat(where).st_size
+                except (OSError, ValueError):
+                    size = 0
+            limit = self._limits[task.index] = time_limit(self.timeout, size, self.options.limits)
+        return limit
 
     def _spawn(self, finish: Callable[[Report], Any]) -> _Slot:
         parent, child = self._ctx.Pipe()
@@ -395,7 +425,7 @@ class LocalPool:
                     feed.wait(0.1)  # nothing in flight: wait for the next input
                     continue
                 now = time.monotonic()
-                wait_for = max(0.0, min(s.started + self.timeout - now for s in busy))
+                wait_for = max(0.0, min(s.started + self._limit(s.queue[0]) - now for s in busy))
                 if not feed.finished and any(len(s.queue) <= self.depth // 2 for s in slots):
                     wait_for = min(wait_for, 0.02)  # inputs arrive slowly: look again soon
                 if poller is not None:
@@ -418,13 +448,15 @@ class LocalPool:
                             message = f"the checker process died on this file (exit code {code})"
                             yield head.index, finish(failed(head.path, "crash", message))
                             continue
-                        slot.queue.popleft()
+                        self._limits.pop(slot.queue.popleft().index, None)
                         slot.started = time.monotonic()
                         slot.done += 1
                         yield index, result
-                    elif time.monotonic() - slot.started >= self.timeout:
+                    elif time.monotonic() - slot.started >= self._limit(head):
+                        limit = self._limit(head)
                         lose(i)
-                        message = f"checking took longer than the {self.timeout:g} s limit"
+                        self._limits.pop(head.index, None)
+                        message = f"checking took longer than the {limit:g} s limit"
                         yield head.index, finish(failed(head.path, "timeout", message))
         finally:
             feed.stop()

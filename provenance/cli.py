@@ -218,6 +218,14 @@ NoDefaultTrustOpt = Annotated[bool, typer.Option("--no-default-trust", help="Do 
 AllowNetworkOpt = Annotated[
     bool, typer.Option("--allow-network", help="Allow fetching remote manifests and OCSP (off by default).")
 ]
+FragmentsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--fragments",
+        help="Validate a DASH/CMAF init segment with the .m4s fragments in its folder (read alone, its "
+        "Content Credentials cannot be validated).",
+    ),
+]
 WatermarksOpt = Annotated[
     bool,
     typer.Option(
@@ -305,6 +313,7 @@ def check(
     config: ConfigOpt = None,
     out: OutOpt = None,
     thumbnails: ThumbnailsOpt = False,
+    fragments: FragmentsOpt = False,
 ) -> None:
     """Check images and explain, for each, whether it declares or betrays AI.
 
@@ -315,6 +324,7 @@ def check(
       2  usage error, or at least one file could not be analysed (wins over 1)
     """
     options, conf = build_options(config, trust_anchors, no_default_trust, rules, allow_network, watermarks, timeout)
+    options = replace(options, fragments=fragments)
     workers = chosen_jobs(jobs, conf)
     fmt = format or _default_format(out)
     if thumbnails and fmt is not Format.html:
@@ -458,6 +468,7 @@ def scan(
     allow_network: AllowNetworkOpt = False,
     watermarks: WatermarksOpt = False,
     config: ConfigOpt = None,
+    fragments: FragmentsOpt = False,
 ) -> None:
     """Check many files, streaming one record per file as each finishes; resumable.
 
@@ -474,6 +485,7 @@ def scan(
     from provenance.scan import DEFAULT_FAIL_ON, ScanConfig, ScanError, parse_fail_on, run_scan
 
     options, conf = build_options(config, trust_anchors, no_default_trust, rules, allow_network, watermarks, timeout)
+    options = replace(options, fragments=fragments)
     workers = chosen_jobs(jobs, conf)
     try:
         chosen = DEFAULT_FAIL_ON if fail_on is None else parse_fail_on(fail_on)

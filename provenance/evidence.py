@@ -22,6 +22,11 @@ SOURCES = (
     "container",
     "heuristic",
     "watermark",
+    "bmff",
+    "matroska",
+    "riff-info",
+    "id3",
+    "vorbis",
 )
 
 #: How a C2PA manifest relates to the image being checked.
@@ -209,6 +214,12 @@ class Credentials:
     error: str | None = None
     validation: tuple[StatusCode, ...] = ()
     manifests: tuple[Manifest, ...] = ()
+    #: False for a format with no place for an embedded manifest (WebM, MKV, Ogg, BMP...):
+    #: state ``none`` then says nothing about whether the content ever had credentials.
+    embeddable: bool = True
+    #: A plain sentence on why the state says less than it seems: the format cannot carry
+    #: credentials, or a DASH/CMAF init segment was read without its fragments.
+    note: str | None = None
 
     @property
     def active(self) -> Manifest | None:
@@ -221,6 +232,8 @@ class Credentials:
         active = self.active
         return {
             "state": self.state,
+            "embeddable": self.embeddable,
+            "note": self.note,
             "signer": active.signer if active else None,
             "issuer": active.issuer if active else None,
             "signing_time": active.signing_time if active else None,

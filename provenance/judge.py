@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from provenance.evidence import Credentials, Manifest, ReadIssue
 from provenance.match import STRENGTHS, Finding
 from provenance.read.c2pa_codes import Assessment, assess, first_failures, hash_phrase
+
+if TYPE_CHECKING:
+    from provenance.read import MediaFacts
 
 VERDICTS = ("ai-generated", "ai-edited", "captured", "no-evidence", "error")
 CONFIDENCES = ("high", "medium", "low")
@@ -29,7 +33,25 @@ _SOURCE_NAMES = {
     "container": "the file structure",
     "heuristic": "a cross-check",
     "watermark": "an invisible pixel watermark",
+    "bmff": "MP4/MOV container metadata",
+    "matroska": "Matroska/WebM tags",
+    "riff-info": "RIFF INFO metadata",
+    "id3": "ID3 tags",
+    "vorbis": "Vorbis comments",
 }
+
+#: Said when a format has no place for an embedded manifest (credentials ``embeddable`` false).
+CANNOT_CARRY_NOTE = (
+    " This format cannot carry embedded Content Credentials, so finding none says nothing about where the file "
+    "came from."
+)
+
+#: Said for a DASH/CMAF init segment read without its fragments.
+INIT_SEGMENT_NOTE = (
+    " This is a DASH/CMAF init segment: its Content Credentials hash the media fragments (.m4s files), which were "
+    "not given, so they could not be validated (the hash mismatch reported does not mean the content changed); "
+    "check it with its fragments (--fragments)."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,18 +249,49 @@ def judge(
     fatal: ReadIssue | None = None,
     watermark_checked: bool = False,
     failed: Sequence[ReadIssue] = (),
+    media: MediaFacts | None = None,
+    watermarks_requested: bool = False,
 ) -> Verdict:
     """Combine findings into a verdict, a confidence and one plain sentence.
 
     ``failed`` lists the readers that could not finish (``reader-failed``
     issues): the summary names each, and nothing they would have read is
-    treated as absent.
+    treated as absent. ``media`` describes a video or audio file: the
+    summary names it as such, and says that the watermark check does not
+    apply to it when ``watermarks_requested``.
     """
+    verdict = _judge(findings, credentials, fatal, watermark_checked, failed, media, watermarks_requested)
+    if media is None or fatal is not None:
+        return verdict
+    noun = "video" if media.kind == "video" else "audio file"
+    summary = verdict.summary.replace("this image", f"this {noun}").replace("the image", f"the {noun}")
+    summary = summary.replace("the pixels or other", "the content or other")
+    if watermarks_requested:
+        summary += " The invisible-watermark check (--watermarks) does not apply to video or audio, so it was not run."
+    return Verdict(verdict.verdict, verdict.confidence, summary, verdict.decisive)
+
+
+def _judge(
+    findings: Sequence[Finding],
+    credentials: Credentials,
+    fatal: ReadIssue | None,
+    watermark_checked: bool,
+    failed: Sequence[ReadIssue],
+    media: MediaFacts | None,
+    watermarks_requested: bool,
+) -> Verdict:
     if fatal is not None:
         return Verdict("error", "low", f"Could not be analysed: {fatal.message}.")
     assessment = assess(credentials)
     c2pa_failed = any(issue.source == "c2pa" for issue in failed)  # the failure note says why
-    note = ("" if c2pa_failed else _credential_note(credentials, assessment)) + _failed_note(failed)
+    unfragmented_init = media is not None and media.init_segment and not media.fragments
+    if unfragmented_init and credentials.state == "invalid" and assessment.family == "content-changed":
+        credential_note = INIT_SEGMENT_NOTE
+    else:
+        credential_note = _credential_note(credentials, assessment)
+    if credentials.state == "none" and not credentials.embeddable:
+        credential_note += CANNOT_CARRY_NOTE
+    note = ("" if c2pa_failed else credential_note) + _failed_note(failed)
     invalid = credentials.state == "invalid"
     broken = invalid and assessment.family in ("content-changed", "claim-altered", "malformed")
     conflict = any(f.rule.startswith("CONFLICT-") for f in findings)
@@ -331,7 +384,9 @@ def judge(
         return Verdict("captured", confidence, _cap(summary) + note, tuple(dict.fromkeys(f.rule for f in best)))
 
     human = [f for f in findings if f.indicates == "not-ai"]
-    if "watermark" in {i.source for i in failed}:
+    if media is not None:
+        caveat = ""  # no pixel check for video or audio: judge() says so when it was asked for
+    elif "watermark" in {i.source for i in failed}:
         caveat = ""  # the failure note says why the check did not finish
     elif watermark_checked:
         caveat = (

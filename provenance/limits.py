@@ -21,6 +21,9 @@ class Limits:
     ``max_decode_pixels``: pixels a watermark or stealth check may decode.
     ``max_c2pa_manifests`` / ``max_c2pa_ingredients``: manifests and
     ingredient assertions in a C2PA store, counted before it is validated.
+    ``timeout_per_gib``: seconds added to ``timeout`` per GiB of a file of at
+    least ``large_file_bytes`` (a video: streamed SHA-256 and the C2PA
+    library's own hash of the media data).
     """
 
     max_file_bytes: int = 2 * 1024**3
@@ -33,6 +36,8 @@ class Limits:
     max_decode_pixels: int = 4096 * 4096
     max_c2pa_manifests: int = 256
     max_c2pa_ingredients: int = 256
+    timeout_per_gib: float = 10.0
+    large_file_bytes: int = 64 * 1024**2
 
 
 DEFAULT_LIMITS = Limits()

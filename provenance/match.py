@@ -62,6 +62,7 @@ _MATCH_KEYS = frozenset(
 )
 _JSON_KEYS = frozenset(
     {
+        "at",
         "required",
         "each_value_has",
         "values_have",
@@ -73,7 +74,7 @@ _JSON_KEYS = frozenset(
         "min_values",
     }
 )
-_EXTRACT_KEYS = frozenset({"regex", "path", "any_value_path", "value"})
+_EXTRACT_KEYS = frozenset({"at", "regex", "path", "any_value_path", "value"})
 _ID = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*-\d{3}$")
 
 
@@ -345,14 +346,18 @@ def validate_rule(raw: Any) -> Iterator[str]:
         json_spec = match.get("json")
         if json_spec is not None and (not isinstance(json_spec, dict) or set(json_spec) - _JSON_KEYS):
             yield f"match.json: allowed keys are {sorted(_JSON_KEYS)}"
+        elif isinstance(json_spec, dict) and "at" in json_spec and not isinstance(json_spec["at"], str):
+            yield "match.json.at must be a dotted path"
         try:
             _compile_match(match)
         except ValueError as exc:
             yield f"match: {exc}"
     for key in ("model", "version"):
         spec = raw.get(key)
-        if spec is not None and (not isinstance(spec, dict) or set(spec) - _EXTRACT_KEYS or not spec):
-            yield f"{key} must be a table with one of {sorted(_EXTRACT_KEYS)}"
+        if spec is not None and (not isinstance(spec, dict) or set(spec) - _EXTRACT_KEYS or not set(spec) - {"at"}):
+            yield f"{key} must be a table with one of {sorted(_EXTRACT_KEYS - {'at'})} (and optionally at)"
+        elif isinstance(spec, dict) and not isinstance(spec.get("at", ""), str):
+            yield f"{key}.at must be a dotted path"
     scopes = raw.get("scopes", [])
     if not isinstance(scopes, list) or set(scopes) - {"file", "active", "parent", "component"}:
         yield "scopes must list file, active, parent or component"
@@ -419,12 +424,32 @@ def _path(obj: Any, path: str) -> tuple[bool, Any]:
     return True, current
 
 
+def _at(obj: Any, path: str | None) -> Any:
+    """The part of ``obj`` at dotted ``path`` (all of it without a path); JSON held as text there is parsed.
+
+    A graph may sit inside another JSON object as an object or as JSON text
+    (Video Combine's ``comment`` holds ``{"prompt": ..., "workflow": ...}``,
+    its prompt encoded once more in some versions). ``None`` if absent.
+    """
+    if not path:
+        return obj
+    found, value = _path(obj, path)
+    if not found:
+        return None
+    if isinstance(value, str):
+        from provenance.read.jsontext import parse_json  # here: loading the readers is not the rules' cost
+
+        return parse_json(value)
+    return value
+
+
 def _iptc_term(value: str) -> str:
     stripped = value.strip().rstrip("/")
     return stripped.rsplit("/", 1)[-1].removeprefix("digsrctype:")
 
 
 def _json_matches(spec: Mapping[str, Any], obj: Any, flags: int) -> bool:
+    obj = _at(obj, spec.get("at"))
     if not isinstance(obj, (dict, list)):
         return False
     for path in spec.get("required", []):
@@ -526,11 +551,12 @@ def _extract(spec: Mapping[str, Any] | None, ev: Evidence) -> str | None:
         if found:
             return (found.group(1) if found.groups() else found.group(0)).strip()[:200]
         return None
+    data = _at(ev.data, spec.get("at"))
     if "path" in spec:
-        ok, value = _path(ev.data, spec["path"])
+        ok, value = _path(data, spec["path"])
         return str(value)[:200] if ok and value not in (None, "") else None
-    if "any_value_path" in spec and isinstance(ev.data, dict):
-        for item in ev.data.values():
+    if "any_value_path" in spec and isinstance(data, dict):
+        for item in data.values():
             ok, value = _path(item, spec["any_value_path"])
             if ok and isinstance(value, (str, int, float)) and str(value):
                 return str(value)[:200]

@@ -90,6 +90,7 @@ SKIPPED_EXTENSIONS = frozenset(
         ".docx",
         ".odt",
         ".rtf",
+        ".m4s",  # DASH/CMAF fragments: read with their init segment (check --fragments), not alone
     }
 )
 
@@ -265,10 +266,16 @@ def open_found(found: Found) -> int:
 
 # --- an output file must not be an input ---------------------------------------------
 
+#: Extensions of video and audio files, which are inputs too.
+_MEDIA_EXTENSIONS = frozenset(
+    {".mp4", ".m4v", ".mov", ".m4a", ".webm", ".mkv", ".wav", ".avi", ".mp3", ".flac", ".ogg", ".m4s"}
+)
+
 #: Extensions of image files: an existing file with one of these is never overwritten by a report.
 IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".apng", ".gif", ".webp", ".tif", ".tiff", ".dng"}
     | {".heic", ".heif", ".avif", ".jxl", ".svg", ".bmp"}
+    | _MEDIA_EXTENSIONS
 )
 
 
@@ -305,7 +312,9 @@ def output_clash(out: str, inputs: Iterable[str], what: str = "--out") -> str | 
             )
     looks = _image_kind(out)
     if looks is not None:
-        return f"{what} {out} already holds an image ({looks}); refusing to overwrite it"
+        media = looks.endswith(tuple(_MEDIA_EXTENSIONS)) or "is video/" in looks or "is audio/" in looks
+        held = "a video or audio file" if media else "an image"
+        return f"{what} {out} already holds {held} ({looks}); refusing to overwrite it"
     return None
 
 
@@ -333,5 +342,7 @@ def _image_kind(path: str) -> str | None:
         return None
     finally:
         os.close(fd)
-    media_type = sniff(head)
+    from provenance.read.media import sniff as sniff_media
+
+    media_type = sniff(head) or sniff_media(head)
     return None if media_type is None else f"its content is {media_type}"

@@ -1,17 +1,20 @@
-"""Make the benign sample images in this folder, with their expected verdicts.
+"""Make the benign sample images, videos and sounds in this folder, with their expected verdicts.
 
 Run from anywhere: ``python samples_benign/make_samples.py``. Every image is a
 synthetic gradient with a few shapes, drawn here with Pillow; the metadata in
 each file is written with the same encoding the tool it imitates uses (PNG
 text chunks, EXIF through ``Image.Exif``, XMP packets, comments, C2PA
-manifests signed with ``c2pa-python``). Besides the images the script writes
+manifests signed with ``c2pa-python``). Videos and sounds are ffmpeg test
+patterns and sine tones, so regenerating needs ffmpeg (the script stops
+before writing anything without it). Besides the samples the script writes
 ``expected.json`` (verdict and credentials state of a default offline check),
 ``README.md`` (what each file is) and ``test-ca.pem`` (the root of a test
 certificate chain made here; its private keys never leave this process).
 
-Unsigned files come out byte-identical on every run with the same Pillow and
-codec libraries. The C2PA-signed files, and ``test-ca.pem``, are new on every
-run: keys are random, and signatures and manifest ids are not deterministic.
+Unsigned files come out byte-identical on every run with the same Pillow,
+codec libraries and ffmpeg. The C2PA-signed files, and ``test-ca.pem``, are
+new on every run: keys are random, and signatures and manifest ids are not
+deterministic.
 """
 
 from __future__ import annotations
@@ -20,7 +23,10 @@ import datetime as dt
 import io
 import json
 import random
+import shutil
 import struct
+import subprocess
+import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -877,6 +883,17 @@ class Credentials:
             ]
             return str(reader.get_validation_state()), failures
 
+    def state_with_fragment(self, media_type: str, init: bytes, fragment: bytes) -> tuple[str, list[str]]:
+        """The Reader's state for an init segment validated with one media segment (``Reader.with_fragment``)."""
+        reader = self.c2pa.Reader(media_type, io.BytesIO(init))
+        with reader:
+            reader.with_fragment(media_type, io.BytesIO(init), io.BytesIO(fragment))
+            store = json.loads(reader.json())
+            failures = [
+                f["code"] for f in store.get("validation_results", {}).get("activeManifest", {}).get("failure", [])
+            ]
+            return str(reader.get_validation_state()), failures
+
 
 def actions(*items: dict[str, Any]) -> dict[str, Any]:
     return {"label": "c2pa.actions.v2", "data": {"actions": list(items)}}
@@ -1082,6 +1099,301 @@ def tamper_jpeg(data: bytes) -> bytes:
     changed = bytearray(data)
     changed[position] ^= 0x01
     return bytes(changed)
+
+
+# --- Video and audio (made with ffmpeg) -------------------------------------
+#
+# Test patterns (lavfi ``testsrc``, ``smptebars``, ``color``) and sine tones,
+# 64x48 and a second or two long, so each file is a few KB. Every encoder and
+# muxer runs bit-exact, single-threaded and with ``-map_metadata -1`` before
+# the tags of the tool imitated, so the unsigned files are byte-identical on
+# every run with the same ffmpeg build.
+
+
+class FfmpegMissing(SystemExit):
+    pass
+
+
+def ffmpeg_path() -> str:
+    path = shutil.which("ffmpeg")
+    if path is None:
+        raise FfmpegMissing(
+            "make_samples.py: ffmpeg not found on PATH. The video and audio samples are made with ffmpeg "
+            "(Debian: apt-get install ffmpeg). Only regenerating needs it: the committed samples are what "
+            "the tests use. Nothing was written."
+        )
+    return path
+
+
+def ffmpeg(*args: str, suffix: str) -> bytes:
+    """Run ffmpeg with ``args`` and the output file name last; return the output's bytes."""
+    with tempfile.TemporaryDirectory(prefix="provenance-samples-") as folder:
+        out = Path(folder) / f"out{suffix}"
+        command = [ffmpeg_path(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args, str(out)]
+        subprocess.run(command, check=True, cwd=folder)
+        return out.read_bytes()
+
+
+def ffmpeg_files(*args: str, output: str) -> dict[str, bytes]:
+    """Run ffmpeg writing several files into a fresh folder (``output`` is the name ffmpeg is given)."""
+    with tempfile.TemporaryDirectory(prefix="provenance-samples-") as folder:
+        command = [ffmpeg_path(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args, output]
+        subprocess.run(command, check=True, cwd=folder)
+        return {p.name: p.read_bytes() for p in sorted(Path(folder).iterdir())}
+
+
+def pattern(source: str = "testsrc", seconds: int = 1) -> tuple[str, ...]:
+    """A lavfi video source: ``testsrc``, ``smptebars`` or ``color=c=<colour>``, 64x48 at 10 frames/s."""
+    separator = ":" if "=" in source else "="
+    return ("-f", "lavfi", "-i", f"{source}{separator}size=64x48:rate=10:duration={seconds}")
+
+
+def tone(frequency: int = 440, seconds: int = 1) -> tuple[str, ...]:
+    """A lavfi sine tone, 8 kHz mono."""
+    return ("-f", "lavfi", "-i", f"sine=frequency={frequency}:sample_rate=8000:duration={seconds}")
+
+
+BITEXACT = ("-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact", "-map_metadata", "-1")
+H264 = (
+    "-c:v", "libx264", "-preset", "veryfast", "-crf", "36", "-pix_fmt", "yuv420p", "-threads", "1",
+    "-g", "10", "-keyint_min", "10", "-sc_threshold", "0",
+)  # fmt: skip
+AAC = ("-c:a", "aac", "-b:a", "16k", "-ac", "1")
+
+
+def mp4_video(source: str, *extra: str, suffix: str = ".mp4", seconds: int = 1) -> bytes:
+    """H.264 + AAC in MP4 (or MOV with ``suffix=".mov"``), plus ``extra`` output options."""
+    return ffmpeg(*pattern(source, seconds), *tone(330, seconds), *BITEXACT, *H264, *AAC, *extra, suffix=suffix)
+
+
+def m4a_audio() -> bytes:
+    return ffmpeg(*tone(523), *BITEXACT, *AAC, suffix=".m4a")
+
+
+def wav_audio(frequency: int) -> bytes:
+    return ffmpeg(*tone(frequency), *BITEXACT, "-c:a", "pcm_u8", suffix=".wav")
+
+
+def avi_video() -> bytes:
+    return ffmpeg(*pattern("color=c=teal"), *tone(392), *BITEXACT, "-c:v", "mjpeg", "-q:v", "31", "-c:a", "pcm_u8",
+                  suffix=".avi")  # fmt: skip
+
+
+def mp3_audio() -> bytes:
+    return ffmpeg(*tone(587), *BITEXACT, "-c:a", "libmp3lame", "-b:a", "16k", suffix=".mp3")
+
+
+def flac_audio() -> bytes:
+    return ffmpeg(*tone(659), *BITEXACT, "-c:a", "flac", suffix=".flac")
+
+
+# ComfyUI video workflows: the same API graph shape as for images, ending in
+# VideoHelperSuite's "Video Combine" node. Every name and value is made up.
+COMFY_VIDEO_PROMPT = {
+    "1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "example_video_model.safetensors"}},
+    "2": {"class_type": "CLIPTextEncode", "inputs": {"text": "a red cube turning on a table", "clip": ["1", 1]}},
+    "3": {"class_type": "CLIPTextEncode", "inputs": {"text": "blurry", "clip": ["1", 1]}},
+    "4": {"class_type": "EmptyLatentImage", "inputs": {"width": 512, "height": 384, "batch_size": 16}},
+    "5": {
+        "class_type": "KSampler",
+        "inputs": {
+            "seed": 42,
+            "steps": 20,
+            "cfg": 6.0,
+            "sampler_name": "euler",
+            "scheduler": "normal",
+            "denoise": 1.0,
+            "model": ["1", 0],
+            "positive": ["2", 0],
+            "negative": ["3", 0],
+            "latent_image": ["4", 0],
+        },
+    },
+    "6": {"class_type": "VAEDecode", "inputs": {"samples": ["5", 0], "vae": ["1", 2]}},
+    "7": {
+        "class_type": "VHS_VideoCombine",
+        "inputs": {
+            "frame_rate": 8,
+            "loop_count": 0,
+            "filename_prefix": "AnimateDiff",
+            "format": "video/h264-mp4",
+            "pingpong": False,
+            "save_output": True,
+            "images": ["6", 0],
+        },
+    },
+}
+COMFY_VIDEO_WORKFLOW = {
+    "last_node_id": 7,
+    "last_link_id": 3,
+    "nodes": [
+        {"id": 1, "type": "CheckpointLoaderSimple", "pos": [0, 0], "size": [300, 100],
+         "widgets_values": ["example_video_model.safetensors"]},
+        {"id": 5, "type": "KSampler", "pos": [400, 0], "size": [300, 260], "widgets_values": [42, "fixed", 20]},
+        {"id": 7, "type": "VHS_VideoCombine", "pos": [800, 0], "size": [300, 400],
+         "widgets_values": {"frame_rate": 8, "loop_count": 0, "format": "video/h264-mp4"}},
+    ],
+    "links": [[1, 1, 0, 5, 0, "MODEL"], [2, 5, 0, 6, 0, "LATENT"], [3, 6, 0, 7, 0, "IMAGE"]],
+    "groups": [],
+    "config": {},
+    "extra": {},
+    "version": 0.4,
+}  # fmt: skip
+
+
+def comfyui_comment_mp4() -> bytes:
+    # VideoHelperSuite before 2026-01: one `comment` tag, json.dumps({"prompt": ..., "workflow": ...});
+    # in MP4 without use_metadata_tags ffmpeg stores `comment` as moov/udta/meta/ilst ©cmt.
+    comment = json.dumps({"prompt": COMFY_VIDEO_PROMPT, "workflow": COMFY_VIDEO_WORKFLOW})
+    return mp4_video("testsrc", "-metadata", f"comment={comment}")
+
+
+def comfyui_tags_mp4() -> bytes:
+    # VideoHelperSuite since 2026-01 (and ComfyUI core's SaveVideo): separate `prompt` and `workflow`
+    # tags with -movflags use_metadata_tags, stored as moov/udta/meta keys + mdta items.
+    return mp4_video(
+        "smptebars",
+        "-movflags",
+        "use_metadata_tags",
+        "-metadata",
+        f"prompt={json.dumps(COMFY_VIDEO_PROMPT)}",
+        "-metadata",
+        f"workflow={json.dumps(COMFY_VIDEO_WORKFLOW)}",
+    )
+
+
+def comfyui_webm() -> bytes:
+    # VP9 + Opus WebM; ffmpeg's Matroska muxer writes the tags as SimpleTag PROMPT and WORKFLOW.
+    return ffmpeg(
+        *pattern("testsrc"),
+        *tone(440),
+        *BITEXACT,
+        "-c:v", "libvpx-vp9", "-b:v", "40k", "-threads", "1", "-row-mt", "0", "-deadline", "good", "-cpu-used", "4",
+        "-c:a", "libopus", "-b:a", "12k", "-ar", "48000",
+        "-metadata", f"prompt={json.dumps(COMFY_VIDEO_PROMPT)}",
+        "-metadata", f"workflow={json.dumps(COMFY_VIDEO_WORKFLOW)}",
+        suffix=".webm",
+    )  # fmt: skip
+
+
+def comfyui_mkv() -> bytes:
+    # VideoHelperSuite's FFV1 Matroska format (lossless), tags as SimpleTag PROMPT and WORKFLOW.
+    return ffmpeg(
+        *pattern("color=c=orange"),
+        *BITEXACT,
+        "-c:v", "ffv1", "-threads", "1",
+        "-metadata", f"prompt={json.dumps(COMFY_VIDEO_PROMPT)}",
+        "-metadata", f"workflow={json.dumps(COMFY_VIDEO_WORKFLOW)}",
+        suffix=".mkv",
+    )  # fmt: skip
+
+
+def plain_mp4() -> bytes:
+    # No tags of ours; the muxer runs without +bitexact so that it writes its own encoder tag
+    # (moov/udta/meta/ilst ©too "Lavf<version>"), as any ffmpeg export has.
+    return ffmpeg(
+        *pattern("color=c=navy"), *tone(262), "-flags:v", "+bitexact", "-flags:a", "+bitexact",
+        "-map_metadata", "-1", *H264, *AAC, suffix=".mp4",
+    )  # fmt: skip
+
+
+def boxes(data: bytes) -> list[tuple[int, int, bytes]]:
+    """The top-level ISO BMFF boxes of ``data``: (offset, size, type); 32-bit sizes only (all ffmpeg writes here)."""
+    out = []
+    position = 0
+    while position + 8 <= len(data):
+        size, kind = struct.unpack_from(">I4s", data, position)
+        if size < 8:
+            raise ValueError(f"unexpected box size {size} at {position}")
+        out.append((position, size, kind))
+        position += size
+    return out
+
+
+def flip_byte(data: bytes, position: int) -> bytes:
+    changed = bytearray(data)
+    changed[position] ^= 0x01
+    return bytes(changed)
+
+
+def tamper_mdat(data: bytes) -> bytes:
+    """Flip one bit in the middle of the first ``mdat`` box's payload."""
+    offset, size, _ = next(box for box in boxes(data) if box[2] == b"mdat")
+    return flip_byte(data, offset + 8 + (size - 8) // 2)
+
+
+def tamper_wav(data: bytes) -> bytes:
+    """Flip one bit in the middle of the WAV ``data`` chunk."""
+    position = 12
+    while position + 8 <= len(data):
+        kind, size = struct.unpack_from("<4sI", data, position)
+        if kind == b"data":
+            return flip_byte(data, position + 8 + size // 2)
+        position += 8 + size + (size & 1)
+    raise ValueError("no data chunk")
+
+
+def split_fragmented(data: bytes) -> tuple[bytes, list[bytes]]:
+    """Cut a fragmented MP4 into an init segment (everything before the first ``moof``) and media
+    segments (``styp`` + each ``moof``/``mdat`` pair, as DASH segments start); ``mfra`` is dropped."""
+    top = boxes(data)
+    first = next(offset for offset, _, kind in top if kind == b"moof")
+    styp = struct.pack(">I4s4sI4s4s", 24, b"styp", b"msdh", 0, b"msdh", b"msix")
+    segments: list[bytes] = []
+    for offset, size, kind in top:
+        if kind == b"moof":
+            segments.append(styp + data[offset : offset + size])
+        elif kind == b"mdat":
+            segments[-1] += data[offset : offset + size]
+    return data[:first], segments
+
+
+def ai_media_manifest(title: str, agent: str, source_type: str = "trainedAlgorithmicMedia") -> dict[str, Any]:
+    return {
+        "claim_generator_info": [{"name": "provenance sample media generator", "version": "1.0"}],
+        "title": title,
+        "assertions": [
+            actions(
+                {"action": "c2pa.created", "digitalSourceType": DST + source_type, "softwareAgent": {"name": agent}}
+            )
+        ],
+    }
+
+
+def c2pa_firefly_ingredient_mp4(creds: Credentials) -> bytes:
+    """An editor's export laid out as an Adobe Premiere export with a Firefly-made clip: the active
+    manifest (a v1 claim) has no actions, only the ingredient; the ingredient's own manifest (v1 too: a v1
+    claim cannot hold a v2 ingredient) declares c2pa.edited by ``Adobe Firefly`` with
+    compositeWithTrainedAlgorithmicMedia. Spoofed names: the signer is the test signer."""
+    clip_manifest = {
+        "claim_version": 1,
+        "claim_generator_info": [{"name": "Adobe_Firefly", "version": "0.0-test"}],
+        "title": "firefly_clip.mp4",
+        "assertions": [
+            {
+                "label": "c2pa.actions",
+                "data": {
+                    "actions": [
+                        {
+                            "action": "c2pa.edited",
+                            "digitalSourceType": DST + "compositeWithTrainedAlgorithmicMedia",
+                            "softwareAgent": "Adobe Firefly",
+                            "description": "generative extend",
+                        }
+                    ]
+                },
+            }
+        ],
+    }
+    clip = creds.sign(clip_manifest, "video/mp4", mp4_video("color=c=purple"))
+    export_manifest = {
+        "claim_version": 1,
+        "claim_generator_info": [{"name": "provenance sample video editor", "version": "1.0"}],
+        "title": "c2pa_firefly_ingredient.mp4",
+        "assertions": [],
+    }
+    ingredients = [({"title": "firefly_clip.mp4", "relationship": "componentOf"}, "video/mp4", clip)]
+    return creds.sign(export_manifest, "video/mp4", mp4_video("smptebars", seconds=2), ingredients)
 
 
 # --- The catalogue ----------------------------------------------------------
@@ -1537,6 +1849,249 @@ SIGNED: list[Sample] = [
     ),
 ]
 
+MEDIA_UNSIGNED: list[tuple[Sample, Callable[[], bytes]]] = [
+    (
+        Sample(
+            "comfyui_comment.mp4",
+            "ai-generated",
+            "none",
+            ("COMFYUI-007",),
+            "H.264/AAC MP4 (64x48 test pattern, 1 s) as ComfyUI-VideoHelperSuite's Video Combine wrote it until "
+            "January 2026: one `comment` tag (moov/udta/meta/ilst `©cmt`) holding "
+            '`{"prompt": <API graph>, "workflow": <UI graph>}`; checkpoint `example_video_model.safetensors` '
+            "(made up)",
+        ),
+        comfyui_comment_mp4,
+    ),
+    (
+        Sample(
+            "comfyui_tags.mp4",
+            "ai-generated",
+            "none",
+            ("COMFYUI-005", "COMFYUI-006"),
+            "H.264/AAC MP4 as Video Combine writes it since January 2026 (and ComfyUI's SaveVideo): separate "
+            "`prompt` and `workflow` tags with `-movflags use_metadata_tags`, i.e. a moov/udta/meta `keys` box "
+            "naming them and `mdta` items (tag libraries show them as `0x00000001`, `0x00000002`)",
+        ),
+        comfyui_tags_mp4,
+    ),
+    (
+        Sample(
+            "comfyui.webm",
+            "ai-generated",
+            "none",
+            ("COMFYUI-005", "COMFYUI-006"),
+            "VP9/Opus WebM with the ComfyUI graphs as Matroska tags `PROMPT` and `WORKFLOW` (ffmpeg writes the "
+            "names upper case); WebM cannot carry embedded Content Credentials",
+        ),
+        comfyui_webm,
+    ),
+    (
+        Sample(
+            "comfyui.mkv",
+            "ai-generated",
+            "none",
+            ("COMFYUI-005", "COMFYUI-006"),
+            "FFV1 Matroska (Video Combine's lossless format) with Matroska tags `PROMPT` and `WORKFLOW`; MKV "
+            "cannot carry embedded Content Credentials",
+        ),
+        comfyui_mkv,
+    ),
+    (
+        Sample(
+            "plain.mp4",
+            "no-evidence",
+            "none",
+            (),
+            "H.264/AAC MP4 with no tags but ffmpeg's own encoder tag (`©too` = `Lavf<version>`)",
+        ),
+        plain_mp4,
+    ),
+]
+
+MEDIA_SIGNED: list[Sample] = [
+    Sample(
+        "c2pa_ai_video.mp4",
+        "ai-generated",
+        "valid",
+        ("IPTC-010",),
+        "MP4 (H.264/AAC) signed in a C2PA `uuid` box (c2pa.hash.bmff.v3): c2pa.created with "
+        "trainedAlgorithmicMedia by `provenance sample video generator`",
+    ),
+    Sample(
+        "c2pa_ai_video.mov",
+        "ai-generated",
+        "valid",
+        ("IPTC-010",),
+        "QuickTime MOV (ftyp `qt  `) signed: c2pa.created with trainedAlgorithmicMedia",
+    ),
+    Sample(
+        "c2pa_ai_audio.m4a",
+        "ai-generated",
+        "valid",
+        ("IPTC-010",),
+        "AAC in M4A (ftyp `M4A `) signed: c2pa.created with trainedAlgorithmicMedia by "
+        "`provenance sample audio generator`",
+    ),
+    Sample(
+        "c2pa_ai_audio.wav",
+        "ai-generated",
+        "valid",
+        ("IPTC-010",),
+        "8-bit PCM WAV signed in a RIFF `C2PA` chunk (c2pa.hash.data): c2pa.created with trainedAlgorithmicMedia",
+    ),
+    Sample(
+        "c2pa_ai_video.avi",
+        "ai-generated",
+        "valid",
+        ("IPTC-010",),
+        "MJPEG/PCM AVI signed in a RIFF `C2PA` chunk: c2pa.created with trainedAlgorithmicMedia",
+    ),
+    Sample(
+        "c2pa_ai_audio.mp3",
+        "ai-generated",
+        "valid",
+        ("IPTC-010",),
+        "MP3 signed in an ID3v2 `GEOB` frame (mime `application/c2pa`): c2pa.created with trainedAlgorithmicMedia",
+    ),
+    Sample(
+        "c2pa_ai_audio.flac",
+        "ai-generated",
+        "valid",
+        ("IPTC-010",),
+        "FLAC signed (manifest in an ID3v2 tag before `fLaC`): c2pa.created with trainedAlgorithmicMedia",
+    ),
+    Sample(
+        "c2pa_ai_fragmented.mp4",
+        "ai-generated",
+        "valid",
+        ("IPTC-010",),
+        "fragmented MP4 in one file (`-movflags frag_keyframe+empty_moov`: moov with mvex, two moof/mdat "
+        "pairs, mfra) signed: c2pa.created with trainedAlgorithmicMedia",
+    ),
+    Sample(
+        "c2pa_tampered.mp4",
+        "ai-generated",
+        "invalid",
+        ("IPTC-010",),
+        "signed MP4 declaring trainedAlgorithmicMedia, then one bit flipped in the middle of `mdat`: "
+        "assertion.bmffHash.mismatch; the declaration is reported but no longer bound to the file "
+        "(as for a tampered AI-declared JPEG: ai-generated, lower confidence)",
+    ),
+    Sample(
+        "c2pa_tampered.wav",
+        "no-evidence",
+        "invalid",
+        ("IPTC-001",),
+        "signed WAV declaring a recording (c2pa.created with digitalCapture), then one bit flipped in the "
+        "`data` chunk: assertion.dataHash.mismatch, so the claim no longer counts",
+    ),
+    Sample(
+        "c2pa_firefly_ingredient.mp4",
+        "ai-edited",
+        "valid",
+        ("IPTC-009", "ADOBE-001", "ADOBE-002"),
+        "an editor's export laid out as Adobe Premiere's with a Firefly clip: the active manifest (v1 claim) "
+        "has no actions, only a componentOf ingredient, a signed MP4 whose manifest (claim generator "
+        "`Adobe_Firefly`) declares c2pa.edited by `Adobe Firefly` with compositeWithTrainedAlgorithmicMedia: "
+        "the AI declaration is only in the ingredient (spoofed names: test signer)",
+    ),
+    Sample(
+        "c2pa_dash_init.mp4",
+        "ai-generated",
+        "invalid",
+        ("IPTC-010",),
+        "DASH-style init segment (ftyp, C2PA uuid, moov with mvex; no media data) cut from a signed "
+        "fragmented MP4 declaring trainedAlgorithmicMedia; its media segments are `c2pa_dash_chunk-1.m4s` and "
+        "`c2pa_dash_chunk-2.m4s`. Read alone the library reports assertion.bmffHash.mismatch: the media the "
+        "hash covers is in the fragments (say so, not 'tampered'). c2pa-python 0.38 cannot sign DASH "
+        "fragments (no fragment signing API; c2pa-rs's sign_fragmented_files is not exposed), so the hash is "
+        "the one-file v3 hash and the set does not validate with its fragments either",
+    ),
+    Sample(
+        "c2pa_dash_chunk-1.m4s",
+        "error",
+        "none",
+        (),
+        "first media segment of `c2pa_dash_init.mp4` (`styp` msdh, `moof`, `mdat`): no metadata, no manifest; "
+        "checked alone it is `unsupported-format`, naming the init segment and `--fragments`",
+    ),
+    Sample(
+        "c2pa_dash_chunk-2.m4s",
+        "error",
+        "none",
+        (),
+        "second media segment of `c2pa_dash_init.mp4`",
+    ),
+]
+
+
+def make_signed_media(creds: Credentials) -> dict[str, tuple[str, bytes]]:
+    """The signed video and audio samples: name -> (media type, bytes)."""
+    video = "provenance sample video generator"
+    audio = "provenance sample audio generator"
+    frag = ("-movflags", "frag_keyframe+empty_moov")
+    out: dict[str, tuple[str, bytes]] = {}
+
+    def sign(
+        name: str, media_type: str, asset: bytes, agent: str, source_type: str = "trainedAlgorithmicMedia"
+    ) -> bytes:
+        return creds.sign(ai_media_manifest(name, agent, source_type), media_type, asset)
+
+    for name, media_type, asset, agent in [
+        ("c2pa_ai_video.mp4", "video/mp4", mp4_video("testsrc"), video),
+        ("c2pa_ai_video.mov", "video/quicktime", mp4_video("smptebars", suffix=".mov"), video),
+        ("c2pa_ai_audio.m4a", "audio/mp4", m4a_audio(), audio),
+        ("c2pa_ai_audio.wav", "audio/wav", wav_audio(440), audio),
+        ("c2pa_ai_video.avi", "video/x-msvideo", avi_video(), video),
+        ("c2pa_ai_audio.mp3", "audio/mpeg", mp3_audio(), audio),
+        ("c2pa_ai_audio.flac", "audio/flac", flac_audio(), audio),
+        ("c2pa_ai_fragmented.mp4", "video/mp4", mp4_video("color=c=maroon", *frag, seconds=2), video),
+    ]:
+        out[name] = (media_type, sign(name, media_type, asset, agent))
+    tampered = sign("c2pa_tampered.mp4", "video/mp4", mp4_video("color=c=green"), video)
+    out["c2pa_tampered.mp4"] = ("video/mp4", tamper_mdat(tampered))
+    recording = sign("c2pa_tampered.wav", "audio/wav", wav_audio(494), "Synthetic Test Recorder", "digitalCapture")
+    out["c2pa_tampered.wav"] = ("audio/wav", tamper_wav(recording))
+    out["c2pa_firefly_ingredient.mp4"] = ("video/mp4", c2pa_firefly_ingredient_mp4(creds))
+    # default_base_moof: offsets in each fragment count from its moof, as in DASH segments, so the
+    # pieces still play once cut apart and joined again.
+    cmaf = ("-movflags", "frag_keyframe+empty_moov+default_base_moof")
+    dash = sign("c2pa_dash_init.mp4", "video/mp4", mp4_video("testsrc", *cmaf, seconds=2), video)
+    init, segments = split_fragmented(dash)
+    if len(segments) != 2:
+        raise SystemExit(f"c2pa_dash_init.mp4: expected 2 media segments, ffmpeg wrote {len(segments)}")
+    out["c2pa_dash_init.mp4"] = ("video/mp4", init)
+    for number, segment in enumerate(segments, 1):
+        out[f"c2pa_dash_chunk-{number}.m4s"] = ("video/iso.segment", segment)
+    return out
+
+
+def check_signed_media(creds: Credentials, media: dict[str, tuple[str, bytes]]) -> None:
+    """Validate every signed media sample with the C2PA library itself and print what it says."""
+    wants: dict[str, tuple[str, str | None]] = {  # name -> (plain state, failure code that must be present)
+        "c2pa_tampered.mp4": ("Invalid", "assertion.bmffHash.mismatch"),
+        "c2pa_tampered.wav": ("Invalid", "assertion.dataHash.mismatch"),
+        "c2pa_dash_init.mp4": ("Invalid", "assertion.bmffHash.mismatch"),
+    }
+    print(f"{'file':<30} {'bytes':>6}  c2pa (no anchors) / (test CA as anchor)")
+    init = media["c2pa_dash_init.mp4"][1]
+    for name, (media_type, data) in media.items():
+        if name.endswith(".m4s"):
+            with_init, codes = creds.state_with_fragment("video/mp4", init, data)
+            print(f"{name:<30} {len(data):>6}  with c2pa_dash_init.mp4 via Reader.with_fragment: {with_init} {codes}")
+            continue
+        plain, plain_failures = creds.state(media_type, data, trusted=False)
+        anchored, anchored_failures = creds.state(media_type, data, trusted=True)
+        print(f"{name:<30} {len(data):>6}  {plain} {plain_failures} / {anchored} {anchored_failures}")
+        want_state, want_code = wants.get(name, ("Valid", None))
+        if want_code is None:
+            ok = plain == want_state and anchored == "Trusted" and not anchored_failures
+        else:
+            ok = plain == want_state and want_code in anchored_failures
+        if not ok:
+            raise SystemExit(f"{name}: unexpected validation {plain} {plain_failures} / {anchored} {anchored_failures}")
+
 
 def make_signed(pki: SigningChain) -> dict[str, bytes]:
     creds = Credentials(pki)
@@ -1567,24 +2122,36 @@ def make_signed(pki: SigningChain) -> dict[str, bytes]:
             ok = plain == "Valid" and anchored == "Trusted" and not anchored_failures
         if not ok:
             raise SystemExit(f"{name}: unexpected validation {plain} {plain_failures} / {anchored} {anchored_failures}")
+    media = make_signed_media(creds)
+    check_signed_media(creds, media)
+    out.update((name, data) for name, (_, data) in media.items())
     return out
 
 
 # --- Output -----------------------------------------------------------------
 
 README_HEAD = """\
-# Benign sample images
+# Benign samples: images, video and audio
 
-Synthetic test images for provenance: each is a small gradient with a few
-shapes drawn by `make_samples.py` with Pillow, carrying metadata written with
-the encoding of the tool it imitates. No picture comes from a generator or a
-camera; every prompt, model name, seed and job id is made up. The formats
-follow `shared/markers/generator-parameters.md` and the rule files in `rules/`.
+Synthetic test files for provenance. Each image is a small gradient with a
+few shapes drawn by `make_samples.py` with Pillow; each video is a 64x48
+ffmpeg test pattern (`testsrc`, `smptebars` or a flat `color`) of one or two
+seconds, and each sound a one-second sine tone. They carry metadata written
+with the encoding of the tool they imitate. Nothing comes from a generator,
+a camera or a recorder; every prompt, model name, seed and job id is made
+up. The formats follow `shared/markers/generator-parameters.md`,
+`shared/markers/video-audio.md` and the rule files in `rules/`.
 
 Regenerate everything with `python samples_benign/make_samples.py` (needs
-Pillow with WebP, `c2pa-python` and `cryptography`). Unsigned files come out
-byte-identical with the same Pillow build; the signed files and
-`test-ca.pem` change on every run, because the keys are new each time.
+Pillow with WebP, `c2pa-python`, `cryptography` and **ffmpeg** on `PATH`
+with libx264, libvpx, libopus and libmp3lame, e.g. Debian's `ffmpeg`
+package; without ffmpeg the script stops before writing anything). Only
+regenerating needs ffmpeg: the tests use the committed files. Unsigned files
+come out byte-identical with the same Pillow and ffmpeg builds (ffmpeg runs
+bit-exact, single-threaded, with `-map_metadata -1` before the tags); the
+signed files and `test-ca.pem` change on every run, because the keys are
+new each time. The script validates every signed file with the C2PA library
+and prints what it says.
 
 * `expected.json`: for every sample, the verdict and the credentials state of
   a default, offline check (`provenance check <file>`, no extra trust
@@ -1605,6 +2172,19 @@ byte-identical with the same Pillow build; the signed files and
   exercise the rules: they show that names in a manifest are free text
   chosen by whoever signs, and the signer here is plainly `provenance TEST
   signer`, not the vendor.
+* Video and audio: signed MP4, MOV, M4A, WAV, AVI, MP3 and FLAC declaring
+  AI generation; a fragmented MP4; a tampered MP4 and WAV; an export whose
+  AI declaration is only in an ingredient; ComfyUI graphs in MP4 tags (the
+  old single `comment` and the newer `prompt`/`workflow` `mdta` keys) and
+  in WebM/MKV Matroska tags (formats that cannot carry Content
+  Credentials); a plain MP4. `c2pa_dash_init.mp4` with
+  `c2pa_dash_chunk-1.m4s` and `c2pa_dash_chunk-2.m4s` is a DASH-style set
+  cut from a signed fragmented MP4: c2pa-python 0.38 has no API to sign
+  DASH fragments (c2pa-rs's `sign_fragmented_files` is not exposed), so the
+  init segment carries the one-file hash and reads as
+  `assertion.bmffHash.mismatch`, alone and with its fragments. The ComfyUI
+  video rows list no rule ids yet: the rules for video tags are new; the
+  graphs are the same shape as in `comfyui.png`.
 * Checking this folder also reports `README.md`, `expected.json`,
   `make_samples.py` and `test-ca.pem` as `error` (not images).
 
@@ -1620,14 +2200,15 @@ def write(name: str, data: bytes) -> None:
 
 
 def main() -> None:
+    ffmpeg_path()  # fail before anything is written: the test chain signs images and media together
     samples: list[Sample] = []
-    for sample, maker in UNSIGNED:
+    for sample, maker in UNSIGNED + MEDIA_UNSIGNED:
         write(sample.name, maker())
         samples.append(sample)
     pki = make_pki()
     for name, data in make_signed(pki).items():
         write(name, data)
-    samples.extend(SIGNED)
+    samples.extend(SIGNED + MEDIA_SIGNED)
     write("test-ca.pem", pki.root_pem)
     samples.sort(key=lambda s: s.name)
     expected = {s.name: {"verdict": s.verdict, "state": s.state} for s in samples}

@@ -6,19 +6,23 @@ Readers are listed explicitly in :data:`READERS`; each returns values
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, cast
+from typing import Any, BinaryIO, cast
 
 from provenance.evidence import Credentials, Evidence, RawField, ReadIssue, ReadResult
 from provenance.limits import DEFAULT_LIMITS, Limits
-from provenance.read import container, exif, text, xmp
+from provenance.read import container, exif, media, text, xmp
 from provenance.read.c2pa import TrustSettings, default_trust_lists
 from provenance.unicode import has_lone_surrogate, valid, valid_text
 
 #: Every reader, by the name the report lists under ``readers``.
 READERS = ("container", "xmp", "exif", "text", "c2pa", "watermark", "stealth")
+
+#: Image formats the C2PA library cannot embed a manifest into (``Reader.get_supported_mime_types()``).
+_NOT_EMBEDDABLE = frozenset({"image/bmp"})
 
 _LOSSLESS = ("image/png", "image/webp", "image/tiff", "image/gif", "image/bmp")
 
@@ -43,6 +47,19 @@ class Extracted:
     credentials: Credentials = field(default_factory=Credentials)
     readers: tuple[str, ...] = ()
     fatal: ReadIssue | None = None
+    #: For video and audio: what the container walk says about the file (None for images).
+    media: MediaFacts | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MediaFacts:
+    """What the judge and the renderers need to know of a video or audio file's layout."""
+
+    kind: str  # video | audio
+    can_carry_c2pa: bool = True
+    init_segment: bool = False
+    fragmented: bool = False
+    fragments: int = 0  # fragments validated with an init segment (--fragments)
 
 
 def preload() -> None:
@@ -67,7 +84,11 @@ def _unreadable(data: bytes) -> ReadIssue:
     known = container.identify(data)
     if known is not None:
         name, why = known
-        return ReadIssue("unsupported-format", f"{name}: {why} (provenance reads {container.SUPPORTED_FORMATS} images)")
+        return ReadIssue(
+            "unsupported-format",
+            f"{name}: {why} (provenance reads {container.SUPPORTED_FORMATS} images, and the video and audio "
+            "formats listed in its README)",
+        )
     what = "plain text" if container.looks_like_text(data) else "unknown format"
     return ReadIssue("not-an-image", f"not a recognised image format ({size}; {what})")
 
@@ -81,7 +102,122 @@ def read(data: bytes, name: str, options: ReadOptions) -> Extracted:
     metadata is made valid where it is parsed (``jsontext``, the C2PA store,
     stealth payloads); the rest is checked here, once.
     """
+    if data and container.sniff(data) is None:
+        stream = io.BytesIO(data)
+        media_type = media.sniff_stream(stream, len(data))
+        if media_type is not None:
+            return read_media(stream, len(data), name, options, media_type)
     return _valid(_read(data, name, options))
+
+
+def read_media(
+    source: BinaryIO,
+    size: int,
+    name: str,
+    options: ReadOptions,
+    media_type: str | None = None,
+    fragments: Callable[[], list[BinaryIO]] | None = None,
+) -> Extracted:
+    """Read a video or audio file from a seekable stream of ``size`` bytes, never whole.
+
+    The container walker reads headers and tag payloads only; the C2PA
+    library reads the stream itself. When the file is a DASH/CMAF init
+    segment, ``fragments`` (if given) opens its ``.m4s`` fragments, which the
+    library then validates with it.
+    """
+    return _valid(_read_media(source, size, name, options, media_type, fragments))
+
+
+def _read_media(
+    source: BinaryIO,
+    size: int,
+    name: str,
+    options: ReadOptions,
+    media_type: str | None,
+    fragments: Callable[[], list[BinaryIO]] | None,
+) -> Extracted:
+    if size == 0:
+        return Extracted(None, fatal=ReadIssue("empty", "the file is empty (0 bytes)"))
+    media_type = media_type or media.sniff_stream(source, size)
+    if media_type is None:
+        source.seek(0)
+        return Extracted(None, fatal=_unreadable(source.read(65536)))
+    limits = options.limits
+    layout = media.walk(source, size, media_type, limits)
+    streams = tuple(fragments()) if fragments is not None and layout.init_segment else ()
+    facts = MediaFacts(layout.kind, layout.can_carry_c2pa, layout.init_segment, layout.fragmented, len(streams))
+    if not layout.has_media_data and not layout.init_segment:
+        reason = "; ".join(i.message for i in layout.issues) or f"no {layout.kind} data found"
+        return Extracted(
+            media_type,
+            issues=tuple(layout.issues),
+            fatal=ReadIssue("truncated", f"{media_type} file unusable: {reason}"),
+            media=facts,
+        )
+    results: list[ReadResult] = [media.to_result(layout, name, limits)]
+    ran: list[str] = []
+    failed: list[ReadIssue] = []
+
+    def run(reader: str, call: Callable[[], ReadResult]) -> ReadResult | None:
+        try:
+            result = call()
+        except Exception as exc:  # a reader bug or a library failure: this reader only
+            result = ReadResult(issues=(ReadIssue("reader-error", f"{type(exc).__name__}: {exc}", reader),))
+        results.append(result)
+        why = _failure(reader, result, False)
+        if why is None:
+            ran.append(reader)
+            return result
+        failed.append(why)
+        return None
+
+    stopped = next((i for i in layout.issues if i.kind in ("truncated", "malformed", "limit-exceeded")), None)
+    unread = next((i for i in layout.issues if i.kind == "not-read"), None)
+    if unread is not None:
+        failed.append(_failed("container", unread.message))
+    elif stopped is not None:
+        failed.append(_failed("container", f"{stopped.message}; metadata after that point may not have been read"))
+    else:
+        ran.append("container")
+    run("xmp", lambda: xmp.read(layout.xmp, limits) if layout.xmp else ReadResult())
+    credentials = Credentials()
+    remote_hint = next(
+        (ev.value for r in results for ev in r.evidence if ev.source == "xmp" and ev.field == "dcterms:provenance"),
+        None,
+    )
+    if not layout.can_carry_c2pa:
+        credentials = Credentials(state="none", embeddable=False, note=media.CANNOT_CARRY)
+        ran.append("c2pa")
+    elif layout.c2pa is not False or remote_hint is not None:
+        from provenance.read import c2pa
+
+        found: list[Credentials] = []
+
+        def c2pa_read() -> ReadResult:
+            creds, result = c2pa.read_stream(source, media_type, options.trust, limits, remote_hint, streams)
+            found.append(creds)
+            return result
+
+        run("c2pa", c2pa_read)
+        if found:
+            credentials = found[0]
+        else:
+            credentials = Credentials(state="none", error=f"not checked: {failed[-1].message}")
+    else:
+        ran.append("c2pa")
+    if layout.init_segment and not streams:
+        credentials = _fragments_needed(credentials)
+    gone = {issue.source for issue in failed}
+    ran = sorted((r for r in set(ran) if r not in gone), key=READERS.index)
+    return Extracted(
+        media_type=media_type,
+        evidence=tuple(ev for r in results for ev in r.evidence),
+        issues=tuple(i for r in results for i in r.issues) + tuple(failed),
+        raw=tuple(f for r in results for f in r.raw),
+        credentials=credentials,
+        readers=tuple(ran),
+        media=facts,
+    )
 
 
 def _valid(extracted: Extracted) -> Extracted:
@@ -224,6 +360,8 @@ def _read(data: bytes, name: str, options: ReadOptions) -> Extracted:
             run(reader, pixels, True)
             if completed and not completed[0] and all(issue.source != reader for issue in failed):
                 failed.append(_failed(reader, "the pixels were not decoded"))
+    if media_type in _NOT_EMBEDDABLE and credentials.state == "none" and not credentials.error:
+        credentials = replace(credentials, embeddable=False, note=media.CANNOT_CARRY)
     gone = {issue.source for issue in failed}
     ran = sorted((r for r in set(ran) if r not in gone), key=READERS.index)
     return Extracted(
@@ -234,6 +372,19 @@ def _read(data: bytes, name: str, options: ReadOptions) -> Extracted:
         credentials=credentials,
         readers=tuple(ran),
     )
+
+
+_BMFF_MISMATCH = "assertion.bmffHash.mismatch"
+
+
+def _fragments_needed(credentials: Credentials) -> Credentials:
+    """An init segment's credentials read alone: a BMFF hash mismatch there means the fragments are missing."""
+    if credentials.state != "invalid" or not any(v.code == _BMFF_MISMATCH for v in credentials.validation):
+        return credentials
+    validation = tuple(
+        replace(v, meaning=media.FRAGMENTS_MEANING) if v.code == _BMFF_MISMATCH else v for v in credentials.validation
+    )
+    return replace(credentials, validation=validation, note=media.FRAGMENTS_NEEDED)
 
 
 #: How each reader is named in a sentence.

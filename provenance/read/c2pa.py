@@ -15,11 +15,11 @@ import json
 import os
 import re
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 from urllib.parse import urlsplit
 
 from provenance.evidence import (
@@ -349,7 +349,38 @@ def read(
     when the library finds no manifest in the file, an http(s) URL there
     makes the credentials ``remote`` (named, never fetched here).
     """
-    credentials, result = _read(data, media_type, trust, limits, xmp_provenance)
+    credentials, result = _read(lambda: io.BytesIO(data), media_type, trust, limits, xmp_provenance)
+    return _capped_result(credentials, result, limits)
+
+
+def read_stream(
+    source: BinaryIO,
+    media_type: str,
+    trust: TrustSettings,
+    limits: Limits,
+    xmp_provenance: str | None = None,
+    fragments: tuple[BinaryIO, ...] = (),
+) -> tuple[Credentials, ReadResult]:
+    """:func:`read` from a seekable stream (video and audio): the library reads it; it is never copied whole.
+
+    With ``fragments`` (the ``.m4s`` files of a DASH/CMAF init segment),
+    each fragment is validated with the init segment through the library's
+    fragment API.
+
+    The count of manifests and ingredients that :func:`store_over_limit`
+    makes on images is not made here (it needs the store's bytes): the
+    per-file time limit bounds the library's work on a huge store.
+    """
+
+    def opened() -> BinaryIO:
+        source.seek(0)
+        return source
+
+    credentials, result = _read(opened, media_type, trust, limits, xmp_provenance, fragments)
+    return _capped_result(credentials, result, limits)
+
+
+def _capped_result(credentials: Credentials, result: ReadResult, limits: Limits) -> tuple[Credentials, ReadResult]:
     cap = limits.max_value_chars
     return _capped(credentials, cap), ReadResult(
         tuple(_capped(e, cap) for e in result.evidence),
@@ -372,14 +403,22 @@ def _remote(url: str, allow_network: bool) -> tuple[Credentials, ReadResult]:
 
 
 def _read(
-    data: bytes, media_type: str, trust: TrustSettings, limits: Limits, xmp_provenance: str | None
+    open_stream: Callable[[], BinaryIO],
+    media_type: str,
+    trust: TrustSettings,
+    limits: Limits,
+    xmp_provenance: str | None,
+    fragments: tuple[BinaryIO, ...] = (),
 ) -> tuple[Credentials, ReadResult]:
     import c2pa
 
     pointer = http_url(xmp_provenance, limits) if xmp_provenance else None
 
     try:
-        reader = c2pa.Reader(media_type, io.BytesIO(data), context=_context(trust.lists, trust.allow_network))
+        reader = c2pa.Reader(media_type, open_stream(), context=_context(trust.lists, trust.allow_network))
+        for fragment in fragments:
+            fragment.seek(0)
+            reader.with_fragment(media_type, open_stream(), fragment)
     except c2pa.C2paError.ManifestNotFound:
         # The library looks for a remote pointer only under the literal
         # ``dcterms:provenance`` name; the XMP reader resolves any prefix.
@@ -415,7 +454,7 @@ def _read(
             )
     trust_list = None
     if state.lower() == "trusted":
-        trust_list = _matching_list(data, media_type, trust)
+        trust_list = _matching_list(open_stream, media_type, trust, fragments)
     credentials, evidence, raw = _build(store, state, trust_list, limits)
     remote = http_url(remote, limits) if isinstance(remote, str) else None
     if not embedded and remote:
@@ -430,7 +469,9 @@ def _read(
     return credentials, ReadResult(tuple(evidence), (), tuple(raw))
 
 
-def _matching_list(data: bytes, media_type: str, trust: TrustSettings) -> str | None:
+def _matching_list(
+    open_stream: Callable[[], BinaryIO], media_type: str, trust: TrustSettings, fragments: tuple[BinaryIO, ...]
+) -> str | None:
     """Name the first trust list that alone makes the signer trusted."""
     import c2pa
 
@@ -438,9 +479,10 @@ def _matching_list(data: bytes, media_type: str, trust: TrustSettings) -> str | 
         return trust.lists[0].name
     for candidate in trust.lists:
         try:
-            with c2pa.Reader(
-                media_type, io.BytesIO(data), context=_context((candidate,), trust.allow_network)
-            ) as reader:
+            with c2pa.Reader(media_type, open_stream(), context=_context((candidate,), trust.allow_network)) as reader:
+                for fragment in fragments:
+                    fragment.seek(0)
+                    reader.with_fragment(media_type, open_stream(), fragment)
                 if (reader.get_validation_state() or "").lower() == "trusted":
                     return candidate.name
         except Exception:

@@ -185,6 +185,11 @@ def identify(data: bytes) -> tuple[str, str] | None:
             return name, why
     if b"%PDF-" in data[:1024]:  # readers accept a PDF header after a little junk
         return "a PDF document", _NOT_IMAGE
+    if head[4:8] in (b"styp", b"moof", b"sidx"):  # a media segment: no moov of its own
+        return (
+            "a DASH/CMAF media segment, which is checked with its init segment",
+            "check the init segment with --fragments (the .m4s files beside it are read with it)",
+        )
     if head[4:8] == b"ftyp":
         brand = head[8:12]
         for brands, name, why in _FTYP_KINDS:
@@ -242,7 +247,9 @@ def extension_mismatch(name: str, media_type: str) -> str | None:
     if dot < 0 or "/" in name[dot:]:
         return None
     ext = name[dot:].lower()
-    expected = _EXTENSIONS.get(ext)
+    from provenance.read.media import EXTENSIONS
+
+    expected = _EXTENSIONS.get(ext) or EXTENSIONS.get(ext)
     if expected is None or media_type in expected:
         return None
     return f"the name ends in {ext} but the content is {media_type}"

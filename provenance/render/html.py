@@ -685,15 +685,29 @@ def _chain(credentials: Mapping[str, Any]) -> str:
     return "".join(out)
 
 
+def _media_kind(media_type: str) -> str:
+    """``video`` or ``audio`` for a media type the tool reads as such, else empty."""
+    from provenance.read.media import MEDIA_TYPES
+
+    entry = MEDIA_TYPES.get(media_type)
+    return entry[0] if entry else ""
+
+
 def _credentials_section(credentials: Mapping[str, Any], unchecked: bool = False) -> str:
+    from provenance.read.media import FRAGMENTS_NEEDED
+
     state, words, meaning = _state_words(credentials)
     if unchecked:
         words = UNCHECKED_WORDS
         meaning = "the Content Credentials check failed on this file, so whether it carries any is not known"
+    elif state == "invalid" and _s(credentials, "note") == FRAGMENTS_NEEDED:
+        meaning = "the Content Credentials could not be validated: the fragments they hash were not given"
     out = [
         "<h4>Content Credentials</h4>",
         f"<p>{_badge_state(state, words=words)} {_e(meaning)}.</p>",
     ]
+    if _s(credentials, "note"):
+        out.append(f'<p class="note">Note: {_e(_s(credentials, "note"))}.</p>')
     facts = []
     for key, label in (
         ("signer", "Signer"),
@@ -831,6 +845,9 @@ def render_card(
     facts = []
     if _s(report, "media_type"):
         facts.append(f"<dt>Media type</dt><dd>{_e(_s(report, 'media_type'))}</dd>")
+        kind = _media_kind(_s(report, "media_type"))
+        if kind:
+            facts.append(f"<dt>Kind</dt><dd>{kind} (no preview is made of video or audio)</dd>")
     if _size(report.get("size")):
         facts.append(f"<dt>Size</dt><dd>{_e(_size(report.get('size')))}</dd>")
     if _s(report, "sha256"):

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from provenance.limits import DEFAULT_LIMITS, Limits
+from provenance.read.media import MEDIA_TYPES
 
 THUMBNAIL_PIXELS = 160
 THUMBNAIL_MAX_FILE_BYTES = 512 * 1024**2
@@ -202,6 +203,10 @@ class _Slot:
     deadline: float = 0.0
 
 
+#: Why a video or audio file has no preview: previews are of images only.
+MEDIA = "no preview is made of video or audio"
+
+
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
@@ -222,6 +227,9 @@ def thumbnails_for(
             continue
         if path == "-":
             out[path] = Preview(None, STDIN)
+            continue
+        if _text(report.get("media_type")) in MEDIA_TYPES:  # never read or decoded for a preview
+            out[path] = Preview(None, MEDIA)
             continue
         size = report.get("size")
         key = (_text(report.get("sha256")), size if isinstance(size, int) and not isinstance(size, bool) else None)
@@ -248,10 +256,19 @@ def previews_of(
 
     Decoded in worker processes killed at ``limits.timeout``, as :func:`thumbnails_for` does for files.
     """
-    tasks: deque[tuple[str, str | bytes, int | None]] = deque((name, data, None) for name, data in named)
-    if not tasks:
-        return {}
-    return _run(tasks, max(1, min(jobs or os.cpu_count() or 1, len(tasks))), limits)
+    from provenance.read import container, media
+
+    out: dict[str, Preview] = {}
+    tasks: deque[tuple[str, str | bytes, int | None]] = deque()
+    for name, data in named:
+        if container.sniff(data) is None and media.sniff_stream(io.BytesIO(data), len(data)) is not None:
+            # video or audio: never decoded
+            out[name] = Preview(None, MEDIA)
+        else:
+            tasks.append((name, data, None))
+    if tasks:
+        out.update(_run(tasks, max(1, min(jobs or os.cpu_count() or 1, len(tasks))), limits))
+    return out
 
 
 def _run(tasks: deque[tuple[str, str | bytes, int | None]], jobs: int, limits: Limits) -> dict[str, Preview]:

@@ -10,6 +10,7 @@ from rich.tree import Tree
 
 from provenance.evidence import Credentials, Manifest
 from provenance.read.c2pa_codes import assess, trust_note
+from provenance.read.media import FRAGMENTS_NEEDED
 from provenance.render.safe import visible, visible_line
 from provenance.report import Report
 
@@ -82,8 +83,12 @@ def _credentials_table(credentials: Credentials, checked: bool = True) -> Table:
     state = credentials.state
     shown = state if checked else "not checked (the check failed)" if state == "none" else f"{state} (the check failed)"
     table.add_row("Content Credentials", _t(shown, STATE_STYLE.get(state, "") if checked else "yellow"))
+    if credentials.note:
+        table.add_row("Note", _t(credentials.note))
     assessment = assess(credentials)
-    if state == "invalid" and assessment.family:
+    if state == "invalid" and credentials.note == FRAGMENTS_NEEDED:
+        table.add_row("Failure", _t("not validated: the fragments are needed", "yellow"))
+    elif state == "invalid" and assessment.family:
         table.add_row("Failure", _t(FAMILY_WORDS.get(assessment.family, assessment.family), "red"))
     if state in ("invalid", "valid", "trusted") and assessment.content_unchanged:
         table.add_row("Content", _t("unchanged since signing ({})".format(", ".join(assessment.hash_codes))))

@@ -103,18 +103,32 @@ def test_supported_formats_sentence_matches_what_sniff_reads() -> None:
 
 UNSUPPORTED = [
     (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n", "a PDF document: not an image"),
-    (b"\0\0\0\x20ftypisom\0\0\x02\0isomiso2avc1mp41", "an MP4 video: not supported yet"),
-    (b"\0\0\0\x14ftypqt  \0\0\0\0qt  ", "a QuickTime (MOV) video: not supported yet"),
-    (b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\xf7\x81\x01\x42\x82\x84webm", "a WebM video: not supported yet"),
-    (b"\x1a\x45\xdf\xa3\xa3\x42\x86\x81\x01\x42\x82\x88matroska", "a Matroska (MKV) video: not supported yet"),
-    (b"ID3\x04\0\0\0\0\0\x10" + b"\0" * 16, "an MP3 audio file: not supported yet"),
-    (b"\xff\xfb\x90\x64" + b"\0" * 400, "an MP3 audio file: not supported yet"),
-    (b"RIFF\x24\0\0\0WAVEfmt \x10\0\0\0", "a WAV audio file: not supported yet"),
-    (b"RIFF\x24\0\0\0AVI LIST", "an AVI video: not supported yet"),
-    (b"fLaC\0\0\0\x22", "a FLAC audio file: not supported yet"),
-    (b"OggS\0\x02" + b"\0" * 20, "an Ogg audio or video file: not supported yet"),
+    (b"\0\0\0\x14ftyp3gp5\0\0\0\0isom", "a 3GP video: not supported yet"),
+    (b"FLV\x01\x05" + b"\0" * 16, "a Flash (FLV) video: not supported yet"),
     (b"PK\x03\x04\x14\0\0\0\x08\0", "a ZIP archive: not an image"),
 ]
+
+#: Video and audio headers that used to be "not supported yet": now read as media (issue 12).
+MEDIA_HEADERS = [
+    (b"\0\0\0\x20ftypisom\0\0\x02\0isomiso2avc1mp41", "video/mp4"),
+    (b"\0\0\0\x14ftypqt  \0\0\0\0qt  ", "video/quicktime"),
+    (b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\xf7\x81\x01\x42\x82\x84webm", "video/webm"),
+    (b"\x1a\x45\xdf\xa3\xa3\x42\x86\x81\x01\x42\x82\x88matroska", "video/x-matroska"),
+    (b"ID3\x04\0\0\0\0\0\x10" + b"\0" * 16, "audio/mpeg"),
+    (b"\xff\xfb\x90\x64" + b"\0" * 400, "audio/mpeg"),
+    (b"RIFF\x24\0\0\0WAVEfmt \x10\0\0\0", "audio/wav"),
+    (b"RIFF\x24\0\0\0AVI LIST", "video/x-msvideo"),
+    (b"fLaC\0\0\0\x22", "audio/flac"),
+    (b"OggS\0\x02" + b"\0" * 20, "audio/ogg"),
+]
+
+
+@pytest.mark.parametrize(("data", "media_type"), MEDIA_HEADERS, ids=[m for _, m in MEDIA_HEADERS])
+def test_video_and_audio_are_read_not_unsupported(data: bytes, media_type: str, schema_validator) -> None:  # type: ignore[no-untyped-def]
+    report = check_bytes(data + b"\0" * 64, "upload")
+    assert report.media_type == media_type
+    assert report.error is None or report.error.kind != "unsupported-format"
+    assert not list(schema_validator.iter_errors(report.to_dict()))
 
 
 @pytest.mark.parametrize(("data", "said"), UNSUPPORTED, ids=[s.split(":")[0] for _, s in UNSUPPORTED])
@@ -167,7 +181,8 @@ def test_folder_walk_passes_over_pdf_like_txt_but_a_named_pdf_is_reported(tmp_pa
     walked = _run("check", "--format", "json", str(tmp_path))
     reports = {Path(r["path"]).name: r for r in json.loads(walked.stdout)}
     assert sorted(reports) == ["clip.mp4", "img.png"], "a PDF is passed over like .txt; a video is reported"
-    assert reports["clip.mp4"]["error"]["kind"] == "unsupported-format"
+    assert reports["clip.mp4"]["media_type"] == "video/mp4"
+    assert (reports["clip.mp4"]["error"] or {}).get("kind") != "unsupported-format"
     named = _run("check", "--format", "text", str(tmp_path / "brief.pdf"))
     assert named.returncode == 2
     out = named.stdout.decode()
