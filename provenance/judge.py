@@ -157,10 +157,18 @@ def _sources(findings: Sequence[Finding], credentials: Credentials) -> str:
     return " and ".join(names[:3])
 
 
+#: Source names that take a plural verb ("ID3 tags hold ...").
+_PLURAL_NAMES = ("Content Credentials", "the Content Credentials", "Matroska/WebM tags", "ID3 tags", "Vorbis comments")
+
+
+def _plural(subject: str) -> bool:
+    """Whether ``subject`` (one source name, or several joined by "and") takes a plural verb."""
+    return " and " in subject or subject.startswith(_PLURAL_NAMES)
+
+
 def _verb(subject: str, singular: str, plural: str) -> str:
-    """``subject`` and the verb agreeing with it: Content Credentials, or two sources joined, take the plural."""
-    many = subject.startswith("Content Credentials") or " and " in subject
-    return f"{subject} {plural if many else singular}"
+    """``subject`` and the verb agreeing with it: Content Credentials, tags, or two sources joined, take the plural."""
+    return f"{subject} {plural if _plural(subject) else singular}"
 
 
 def _caveat(lead: Finding, credentials: Credentials, assessment: Assessment) -> str:
@@ -329,7 +337,7 @@ def _judge(
         else:
             holds = _verb(_sources(strongest, credentials), "holds", "hold")
             opening = f"{holds} a generator's fingerprint: this image was {what}"
-        plural = " and " in others or others.startswith(("Content", "the Content"))
+        plural = _plural(others)
         # A name with an apposition ("..., signed by X") closes it with a comma before the verb.
         closing = "," if ", " in others else ""
         also = f"; {others}{closing} also declare{'' if plural else 's'} it" if others else ""

@@ -387,3 +387,10 @@ def test_trusted_fingerprint_leads_over_a_declared_xmp(
     assert "According to XMP" not in report.summary and "stripped or forged" not in report.summary
     assert report.decisive == ("OPENAI-001",)
     assert report.top_finding is not None and report.top_finding.rule == "OPENAI-001"
+
+
+def test_plural_sources_take_a_plural_verb() -> None:
+    assert check(SAMPLES / "comfyui.webm").summary.startswith("Matroska/WebM tags hold a generator's fingerprint")
+    assert check(SAMPLES / "comfyui_tags.mp4").summary.startswith("MP4/MOV container metadata holds a generator's")
+    edit = check(SAMPLES / "c2pa_openai_edit.jpg").summary
+    assert edit.startswith("Content Credentials signed by provenance TEST signer hold a generator's fingerprint")
