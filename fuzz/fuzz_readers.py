@@ -50,6 +50,8 @@ MEDIA = (
     ("id3", "audio/mpeg", b"ID3"),
     ("flac", "audio/flac", b"fLaC"),
     ("flac", "audio/ogg", b"OggS"),
+    ("bmff", "video/mp4", b"\x00\x00\x00\x14ftypisom\x00\x00\x02\x00isom"),
+    ("bmff", "video/quicktime", b"\x00\x00\x00\x14ftypqt  \x00\x00\x02\x00qt  "),
 )
 WITH_C2PA = os.environ.get("PROVENANCE_FUZZ_C2PA") == "1"
 
@@ -99,17 +101,25 @@ def test_one_input(data: bytes) -> None:
 
 
 def test_media_input(data: bytes) -> None:
-    """Walk ``data`` as audio or video (chosen by its first byte); the walkers never raise."""
+    """Walk ``data`` as audio or video (sniffed, else chosen by its first byte); the walkers never raise."""
     import importlib
     import io
 
     from provenance.limits import DEFAULT_LIMITS as limits
     from provenance.read.container import MAX_TEXT_ITEMS
 
+    from provenance.read import media
+
     if not data:
         return
-    name, media_type, magic = MEDIA[data[0] % len(MEDIA)]
-    blob = data if data.startswith(magic[:4]) else magic + data[1:]
+    own = media.sniff_stream(io.BytesIO(data), len(data))
+    if own is not None:  # a real video or audio file (a seed, or a mutation that kept its magic)
+        name, media_type, blob = media.MEDIA_TYPES[own][1], own, data
+    else:
+        name, media_type, magic = MEDIA[data[0] % len(MEDIA)]
+        # BMFF starts with a box size, then ``ftyp``: an input with its own ftyp box keeps it.
+        already = data[4:8] == magic[4:8] if name == "bmff" else data.startswith(magic[:4])
+        blob = data if already else magic + data[1:]
     walker = importlib.import_module(f"provenance.read.{name}")
     layout = walker.walk(io.BytesIO(blob), len(blob), media_type, limits)
     kinds = {issue.kind for issue in layout.issues}
@@ -125,6 +135,7 @@ def main() -> None:
     import atheris
 
     with atheris.instrument_imports(include=["provenance", "exifread", "defusedxml"]):
+        import provenance.read.bmff
         import provenance.read.container
         import provenance.read.ebml
         import provenance.read.exif

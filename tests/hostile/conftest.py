@@ -67,6 +67,15 @@ def image_sources() -> list[Path]:
     return found
 
 
+#: Video and audio samples swept like the images (``.m4s`` fragments are read with their init segment).
+MEDIA_SUFFIXES = frozenset({".mp4", ".mov", ".m4a", ".webm", ".mkv", ".wav", ".avi", ".mp3", ".flac"})
+
+
+def media_sources() -> list[Path]:
+    """Benign videos and audio files to mutate, from ``samples_benign/``."""
+    return [p for p in sorted(SAMPLES.glob("*")) if p.suffix.lower() in MEDIA_SUFFIXES and p.stat().st_size > 0]
+
+
 # --- Inputs must not change -------------------------------------------------
 
 

@@ -1,17 +1,22 @@
 """Truncation and mutation sweep: every damaged file still gets a report, in time.
 
-Each benign sample (``samples_benign/``, a few shared C2PA fixtures, and
-small images made here) is cut at every segment/chunk boundary and at even
-offsets, has single bits flipped (half of them in structure headers, where
-they change lengths), has its blocks swapped, dropped, doubled or reversed,
-and has each declared length set to 0, 1 and huge values. Every variant goes
-through :func:`provenance.api.check_bytes` in this process; each must return
-a report (a verdict, or ``error`` with a kind and a message, never
+Each benign sample (``samples_benign/`` images, videos and audio files, a
+few shared C2PA fixtures, and small images made here) is cut at every
+segment/chunk/box boundary and at even offsets, has single bits flipped
+(half of them in structure headers, where they change lengths), has its
+blocks swapped, dropped, doubled or reversed, and has each declared length
+set to 0, 1 and huge values (for video and audio: nested boxes and
+elements too, 64-bit box sizes, 8-byte EBML sizes, ID3 syncsafe sizes and
+unsynchronisation flags; a random sample of those variants per file, to keep
+the sweep's time). Every variant goes through
+:func:`provenance.api.check_bytes` in this process; each must return a
+report (a verdict, or ``error`` with a kind and a message, never
 ``internal-error``) within the per-file time limit.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import signal
@@ -29,7 +34,7 @@ from provenance.judge import VERDICTS
 from provenance.limits import DEFAULT_LIMITS
 from tests.conftest import FIXTURES, SAMPLES
 from tests.hostile import builders
-from tests.hostile.conftest import SWEEP_STATS, image_sources
+from tests.hostile.conftest import SWEEP_STATS, image_sources, media_sources
 
 #: Shared fixtures that add a C2PA manifest in JPEG/PNG, a remote manifest,
 #: XMP in WebP, a big GIF and a TIFF to the sweep (kept few: the C2PA
@@ -53,7 +58,7 @@ def _made_here() -> dict[str, bytes]:
 
 
 def _seeds() -> Iterator[tuple[str, bytes]]:
-    for path in image_sources():
+    for path in [*image_sources(), *media_sources()]:
         yield path.name, path.read_bytes()
     for name in SHARED_SEEDS:
         path = FIXTURES / "c2pa-rs" / name
@@ -62,7 +67,29 @@ def _seeds() -> Iterator[tuple[str, bytes]]:
     yield from _made_here().items()
 
 
+#: Variants of each kind tried per video/audio seed: a random sample of the
+#: cuts and length lies (a video has hundreds of nested boxes or elements,
+#: and most variants of a signed one go through the C2PA library).
+MEDIA_SAMPLE = {"cuts": 160, "flips": 120, "shuffles": 40, "lies": 160}
+
+
+#: What the video/audio walkers' catch-alls say when a walker raised (a bug
+#: turned into an issue so that one file's report survives it): here a failure.
+WALKER_BUG = ("could not be walked", "container walk failed", "container walk returned no layout")
+
+
+def _sample(variants: Iterator[tuple[str, bytes]], count: int, rng: random.Random) -> list[tuple[str, bytes]]:
+    every = list(variants)
+    return every if len(every) <= count else sorted(rng.sample(every, count))
+
+
 def _variants(data: bytes, rng: random.Random, heavy: bool) -> Iterator[tuple[str, bytes]]:
+    if builders.media_structure(data) is not None:
+        yield from _sample(builders.truncations(data, spread=64), MEDIA_SAMPLE["cuts"], rng)
+        yield from builders.bit_flips(data, rng, MEDIA_SAMPLE["flips"])
+        yield from builders.shuffles(data, rng, MEDIA_SAMPLE["shuffles"])
+        yield from _sample(builders.length_lies(data), MEDIA_SAMPLE["lies"], rng)
+        return
     yield from builders.truncations(data, spread=24 if heavy else 64)
     yield from builders.bit_flips(data, rng, 60 if heavy else 300)
     yield from builders.shuffles(data, rng, 20 if heavy else 80)
@@ -118,6 +145,9 @@ def test_every_damaged_file_gets_a_report_in_time(schema_validator) -> None:  # 
                         problems.append(f"{name}: error without kind and message")
                     elif report.error.kind == "internal-error":
                         problems.append(f"{name}: internal error: {report.error.message}")
+                bugs = [i.message for i in report.issues if any(s in i.message for s in WALKER_BUG)]
+                if bugs:
+                    problems.append(f"{name}: a container walker raised: {bugs[0]}")
                 if report.verdict == "error" or tried % 25 == 0:
                     document = json.loads(json.dumps(report.to_dict(verbose=True)))
                     errors = [e.message for e in schema_validator.iter_errors(report.to_dict())]
@@ -157,3 +187,33 @@ def test_cut_manifest_store_is_never_valid(path: Path) -> None:
         report = check_bytes(data[:at], path.name)
         assert report.credentials.state not in ("valid", "trusted"), at
         assert report.verdict != "captured", at
+
+
+#: Length lies each media format must get (the issue's list: huge box sizes,
+#: EBML lengths of 8 bytes, ID3 unsynchronisation...).
+_LIES_BY_SUFFIX = {
+    ".mp4": ("bmff-len@", "bmff-large@"),
+    ".mov": ("bmff-len@", "bmff-large@"),
+    ".m4a": ("bmff-len@", "bmff-large@"),
+    ".webm": ("ebml-len@", "=8-byte"),
+    ".mkv": ("ebml-len@", "=8-byte"),
+    ".wav": ("riff-len@",),
+    ".avi": ("riff-len@",),
+    ".mp3": ("id3-size@", "id3-frame-size@", "id3-unsync@", "id3-unsync-frames@"),
+    ".flac": ("flac-len@", "id3-size@"),
+}
+
+
+@pytest.mark.parametrize("path", media_sources(), ids=lambda p: p.name)
+def test_media_seeds_are_cut_along_their_structure(path: Path) -> None:
+    """Each video/audio seed is split into its boxes/elements/chunks/frames (nested ones too), so the
+    sweep's cuts, header flips and length lies land on the walkers' size fields."""
+    data = path.read_bytes()
+    parts = builders.blocks(data)
+    assert builders.media_structure(data) is not None
+    assert len(parts) >= 4, parts
+    assert parts[0][0] == 0 and parts[-1][1] == len(data)
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(parts)), "the blocks must tile the file"
+    names = [name for name, _ in builders.length_lies(data)]
+    for wanted in _LIES_BY_SUFFIX[path.suffix.lower()]:
+        assert any(wanted in name for name in names), (wanted, names[:10])
