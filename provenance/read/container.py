@@ -131,12 +131,14 @@ def sniff(data: bytes) -> str | None:
 SUPPORTED_FORMATS = "JPEG, PNG, GIF, WebP, TIFF, JPEG XL, AVIF, HEIC/HEIF, BMP and SVG"
 
 _NOT_YET = "not supported yet"
+#: For a video or audio format that is read (see provenance/read/media.py) when its header is sound.
+_DAMAGED = "its header does not have the layout of a file of that kind that provenance reads (damaged, or a variant)"
 _NOT_IMAGE = "not an image"
 
 #: ISO base media (``ftyp``) brands that are not still images.
 _FTYP_KINDS: tuple[tuple[tuple[bytes, ...], str, str], ...] = (
-    ((b"qt  ",), "a QuickTime (MOV) video", _NOT_YET),
-    ((b"M4A ", b"M4B ", b"M4P "), "an MPEG-4 audio file (M4A)", _NOT_YET),
+    ((b"qt  ",), "a QuickTime (MOV) video", _DAMAGED),
+    ((b"M4A ", b"M4B ", b"M4P "), "an MPEG-4 audio file (M4A)", _DAMAGED),
     ((b"3gp", b"3g2"), "a 3GP video", _NOT_YET),
     ((b"crx ",), "a Canon CR3 raw image", _NOT_YET),
     ((b"jp2 ", b"jpx ", b"jpm "), "a JPEG 2000 image", _NOT_YET),
@@ -146,9 +148,9 @@ _FTYP_KINDS: tuple[tuple[tuple[bytes, ...], str, str], ...] = (
 _MAGIC_KINDS: tuple[tuple[bytes, str, str], ...] = (
     (b"%PDF-", "a PDF document", _NOT_IMAGE),
     (b"%!PS", "a PostScript document", _NOT_IMAGE),
-    (b"fLaC", "a FLAC audio file", _NOT_YET),
-    (b"OggS", "an Ogg audio or video file", _NOT_YET),
-    (b"ID3", "an MP3 audio file", _NOT_YET),
+    (b"fLaC", "a FLAC audio file", _DAMAGED),
+    (b"OggS", "an Ogg audio or video file", _DAMAGED),
+    (b"ID3", "an MP3 audio file", _DAMAGED),
     (b"FLV\x01", "a Flash (FLV) video", _NOT_YET),
     (b"\x30\x26\xb2\x75\x8e\x66\xcf\x11", "a Windows Media (ASF/WMV) file", _NOT_YET),
     (b"\x00\x00\x01\xba", "an MPEG video", _NOT_YET),
@@ -196,21 +198,21 @@ def identify(data: bytes) -> tuple[str, str] | None:
             if brand.startswith(brands):
                 return name, why
         if brand[:3] in (b"iso", b"mp4", b"avc", b"M4V", b"das", b"mmp", b"f4v", b"MSN"):
-            return "an MP4 video", _NOT_YET
+            return "an MP4 video", _DAMAGED
         return "an ISO base media file (the MP4 family), not a HEIF or AVIF image", _NOT_YET
     if head[:4] == b"RIFF":
         form = head[8:12]
         if form == b"WAVE":
-            return "a WAV audio file", _NOT_YET
+            return "a WAV audio file", _DAMAGED
         if form == b"AVI ":
-            return "an AVI video", _NOT_YET
+            return "an AVI video", _DAMAGED
         return "a RIFF file that is not WebP", _NOT_YET
     if head[:4] == b"\x1a\x45\xdf\xa3":  # EBML: Matroska and WebM
         if b"webm" in head:
-            return "a WebM video", _NOT_YET
-        return "a Matroska (MKV) video", _NOT_YET
+            return "a WebM video", _DAMAGED
+        return "a Matroska (MKV) video", _DAMAGED
     if len(head) >= 4 and head[0] == 0xFF and _mpeg_audio_frame(head[1], head[2]):
-        return "an MP3 audio file", _NOT_YET
+        return "an MP3 audio file", _DAMAGED
     if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xF6 == 0xF0:
         return "an AAC audio file", _NOT_YET
     if head[:2] == b"MZ":

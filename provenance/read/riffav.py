@@ -71,7 +71,7 @@ def _walk(win: Window, col: Collector, head: bytes) -> None:
         _chunks(state, pos + 12, end, 0, f"RIFF {name_of(head[8:12]).strip()}")
         pos = end + (declared & 1)  # an AVI over 1 GB continues in 'RIFF AVIX' chunks
     if not col.layout.has_media_data:
-        what = "a data chunk" if state.form != b"AVI " else "a LIST movi chunk"
+        what = "data chunk" if state.form != b"AVI " else "LIST movi chunk"
         col.issue("truncated", f"the file has no {what}: no sound or video data")
 
 

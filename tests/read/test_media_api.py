@@ -583,3 +583,14 @@ def test_cut_and_flipped_media_always_give_a_report(signed: dict[str, bytes], ki
         assert out["verdict"] in ("ai-generated", "no-evidence", "error", "ai-edited", "captured")
         assert (out["error"] or {}).get("kind") != "internal-error", out["error"]
         assert not list(schema_validator.iter_errors(out))
+
+
+def test_a_damaged_header_of_a_read_format_is_not_called_unsupported() -> None:
+    from provenance.api import check_bytes
+
+    for data in (b"\x1a\x45\xdf\xa3\x80", b"\x00\x00\x00\x10ftypM4A \x00\x00\x00\x00", b"ID3\x04"):
+        report = check_bytes(data, "damaged")
+        assert report.verdict == "error" and report.error is not None
+        assert "not supported yet" not in report.error.message, report.error.message
+    wav = check_bytes(b"RIFF\x10\x00\x00\x00WAVEjunkjunk", "damaged.wav")
+    assert wav.error is not None and "has no data chunk" in wav.error.message
