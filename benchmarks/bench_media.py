@@ -20,7 +20,7 @@ set beside the documented limits (SECURITY.md: ``max_file_bytes``,
 ``timeout``/``timeout_per_gib``, the C2PA library's 256 MB hash buffer).
 
     python benchmarks/make_media_corpus.py      # once: ~430 MB in benchmarks/corpus-media/
-    python benchmarks/bench_media.py --runs 5 --json benchmarks/results-media.json
+    python benchmarks/bench_media.py --runs 7 --json benchmarks/results-media.json --append   # 3 times
 """
 
 from __future__ import annotations
@@ -149,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep-jsonl", type=Path, help="copy the last scan's JSONL here (to compare records)")
     parser.add_argument("--note", default="", help="free text stored with the results (e.g. machine load)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--append", action="store_true", help="add this run to the list of runs in --json")
     args = parser.parse_args(argv)
 
     files = files_under(args.corpus)
@@ -229,6 +230,9 @@ def main(argv: list[str] | None = None) -> int:
     text = json.dumps(results, indent=2)
     print(text)
     if args.json:
+        if args.append:
+            earlier = json.loads(args.json.read_text(encoding="utf-8")) if args.json.exists() else []
+            text = json.dumps([*(earlier if isinstance(earlier, list) else [earlier]), results], indent=2)
         args.json.write_text(text + "\n", encoding="utf-8")
     return 0
 
