@@ -6,6 +6,11 @@ carry ``sha256``), so no scanner written in Python can beat this by much.
 
     python benchmarks/floor.py benchmarks/corpus/images
     python benchmarks/floor.py --files-from list.txt
+    python benchmarks/floor.py --chunksize 1 benchmarks/corpus-media/files
+
+Files go to the processes ``--chunksize`` at a time (default 8, cheap for
+thousands of small images); for a corpus with a few very large files use 1,
+or one process may get all the large ones in one chunk while the other idles.
 
 Prints one line of JSON: files, bytes, seconds.
 """
@@ -45,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("paths", nargs="*")
     parser.add_argument("--files-from", help="a newline-separated list of paths")
     parser.add_argument("--jobs", type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument("--chunksize", type=int, default=8, help="files handed to a process at a time")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     files = list(_files(args.paths))
@@ -52,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         with open(args.files_from, encoding="utf-8") as fh:
             files += [line.rstrip("\n") for line in fh if line.strip()]
     with get_context("fork").Pool(args.jobs) as pool:
-        total = sum(pool.imap_unordered(_hash, files, chunksize=8))
+        total = sum(pool.imap_unordered(_hash, files, chunksize=max(1, args.chunksize)))
     seconds = time.perf_counter() - started
     print(json.dumps({"files": len(files), "bytes": total, "seconds": round(seconds, 3)}))
     return 0

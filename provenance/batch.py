@@ -320,16 +320,16 @@ class LocalPool:
         self.options = options
         self.jobs = max(1, jobs or default_jobs())
         self.timeout = timeout if timeout is not None else options.limits.timeout
-        self._limits: dict[int, float] = {}  # per task index, with the allowance for a large file
+        # Per task index: the time limit (with the allowance for a large file), and whether the file is large.
+        self._limits: dict[int, tuple[float, bool]] = {}
         self.recycle = recycle
         self.depth = max(1, depth)
         method = "fork" if sys.platform.startswith("linux") else "spawn"
         self._ctx: Any = multiprocessing.get_context(method)
 
-    def _limit(self, task: Task) -> float:
-        """The seconds ``task`` may take: the time limit, plus the large-file allowance (see :func:`time_limit`)."""
-        limit = self._limits.get(task.index)
-        if limit is None:
+    def _sized(self, task: Task) -> tuple[float, bool]:
+        known = self._limits.get(task.index)
+        if known is None:
             if task.data is not None:
                 size = len(task.data)
             else:
@@ -339,8 +339,17 @@ class LocalPool:
                     size = os.stat(where).st_size
                 except (OSError, ValueError):
                     size = 0
-            limit = self._limits[task.index] = time_limit(self.timeout, size, self.options.limits)
-        return limit
+            limits = self.options.limits
+            known = self._limits[task.index] = (time_limit(self.timeout, size, limits), size >= limits.large_file_bytes)
+        return known
+
+    def _limit(self, task: Task) -> float:
+        """The seconds ``task`` may take: the time limit, plus the large-file allowance (see :func:`time_limit`)."""
+        return self._sized(task)[0]
+
+    def _large(self, task: Task) -> bool:
+        """Whether ``task`` is a file of at least ``limits.large_file_bytes`` (a long video, say)."""
+        return self._sized(task)[1]
 
     def _spawn(self, finish: Callable[[Report], Any]) -> _Slot:
         parent, child = self._ctx.Pipe()
@@ -475,8 +484,8 @@ class LocalPool:
         slot = slots[i]
         if len(slot.queue) > self.depth // 2:
             return  # still busy enough: top up later, in a bigger chunk
-        if slot.queue and slot.queue[-1].data is not None:
-            return  # never queue behind a stdin buffer
+        if slot.queue and (slot.queue[-1].data is not None or self._large(slot.queue[-1])):
+            return  # never queue behind a stdin buffer or a large file: an idle worker takes what follows
         if slot.done + len(slot.queue) >= self.recycle:
             if slot.queue:
                 return  # let it finish, then recycle it
@@ -487,9 +496,12 @@ class LocalPool:
             task = take()
             if task is None:
                 break
-            if task.data is not None:
+            if task.data is not None or self._large(task):
                 if slot.queue or batch:
-                    putback(task)  # a buffer goes alone to an idle worker: no pipe fills both ways
+                    # A buffer goes alone to an idle worker: no pipe fills both ways. So does a large
+                    # file: queued with others, two long videos would wait on one worker while the
+                    # other idles.
+                    putback(task)
                     break
                 batch.append(task)
                 break

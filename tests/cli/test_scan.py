@@ -426,3 +426,26 @@ def test_workers_forked_after_a_check_still_validate_credentials() -> None:
     (_, there), *_ = list(LocalPool(options, jobs=1).run([Task(0, str(signed))]))
     assert there.credentials.state == here.credentials.state
     assert there.issues == here.issues
+
+
+def _worker_pid(report: object) -> int:
+    return os.getpid()
+
+
+def test_large_files_go_to_idle_workers_not_into_one_queue(tmp_path: Path) -> None:
+    """Workers take several files per message; a large file (``large_file_bytes`` or more) must not
+    queue behind another in one worker while the other worker idles (two long videos would be
+    checked one after the other, and the batch take twice as long)."""
+    from provenance.api import Options
+    from provenance.batch import LocalPool, Task
+    from provenance.limits import Limits
+
+    paths = []
+    for i in range(2):
+        path = tmp_path / f"large{i}.png"
+        path.write_bytes(png_bytes((64 + i, 64)))
+        paths.append(path)
+    options = Options(limits=Limits(large_file_bytes=1))
+    results = dict(LocalPool(options, jobs=2).run([Task(i, str(p)) for i, p in enumerate(paths)], _worker_pid))
+    assert sorted(results) == [0, 1]
+    assert results[0] != results[1]
