@@ -25,8 +25,9 @@ import typer
 from provenance import __version__, exitcodes
 from provenance.limits import DEFAULT_LIMITS
 
-HELP = """Does an image declare, or betray, generation or editing by AI? Reads Content
-Credentials (C2PA), XMP/IPTC, EXIF, PNG text and JPEG comments, offline.
+HELP = """Does an image, video or audio file declare, or betray, generation or editing by AI? Reads
+Content Credentials (C2PA), XMP/IPTC, EXIF, PNG text, JPEG comments and video/audio container tags,
+offline.
 
 Exit codes: 0 none flagged; 1 at least one file flagged (ai-generated, ai-edited,
 or invalid credentials); 2 usage error or a file could not be analysed."""
