@@ -155,21 +155,8 @@ def _read_media(
             media=facts,
         )
     results: list[ReadResult] = [media.to_result(layout, name, limits)]
-    ran: list[str] = []
-    failed: list[ReadIssue] = []
-
-    def run(reader: str, call: Callable[[], ReadResult]) -> ReadResult | None:
-        try:
-            result = call()
-        except Exception as exc:  # a reader bug or a library failure: this reader only
-            result = ReadResult(issues=(ReadIssue("reader-error", f"{type(exc).__name__}: {exc}", reader),))
-        results.append(result)
-        why = _failure(reader, result, False)
-        if why is None:
-            ran.append(reader)
-            return result
-        failed.append(why)
-        return None
+    readers = _Readers(results)
+    ran, failed, run = readers.ran, readers.failed, readers.run
 
     stopped = next((i for i in layout.issues if i.kind in ("truncated", "malformed", "limit-exceeded")), None)
     unread = next((i for i in layout.issues if i.kind == "not-read"), None)
@@ -278,21 +265,8 @@ def _read(data: bytes, name: str, options: ReadOptions) -> Extracted:
     # The metadata readers all look at every file: the structure walk has
     # already told them whether their blocks are present. A reader that could
     # not finish is left out of ``readers`` and named in a ``reader-failed`` issue.
-    ran: list[str] = []
-    failed: list[ReadIssue] = []
-
-    def run(reader: str, call: Callable[[], ReadResult], needs_output: bool = False) -> ReadResult | None:
-        try:
-            result = call()
-        except Exception as exc:  # a reader bug or a library failure: this reader only
-            result = ReadResult(issues=(ReadIssue("reader-error", f"{type(exc).__name__}: {exc}", reader),))
-        results.append(result)
-        why = _failure(reader, result, needs_output)
-        if why is None:
-            ran.append(reader)
-            return result
-        failed.append(why)
-        return None
+    readers = _Readers(results)
+    ran, failed, run = readers.ran, readers.failed, readers.run
 
     walk_failure = _walk_failure(layout)
     if walk_failure is None:
@@ -409,6 +383,29 @@ def _failed(reader: str, reason: str, kind: str = "") -> ReadIssue:
     verb = "could not run" if kind == "too-small" else "failed"
     reason = _OWN_PREFIX.sub("", reason)
     return ReadIssue("reader-failed", f"the {CHECK_NAMES[reader]} check {verb} on this file: {reason}", reader)
+
+
+class _Readers:
+    """The readers run on one file: each result in ``results``, which completed, which failed and why."""
+
+    def __init__(self, results: list[ReadResult]) -> None:
+        self.results = results
+        self.ran: list[str] = []
+        self.failed: list[ReadIssue] = []
+
+    def run(self, reader: str, call: Callable[[], ReadResult], needs_output: bool = False) -> ReadResult | None:
+        """Run one reader; a reader bug or a library failure fails this reader only."""
+        try:
+            result = call()
+        except Exception as exc:
+            result = ReadResult(issues=(ReadIssue("reader-error", f"{type(exc).__name__}: {exc}", reader),))
+        self.results.append(result)
+        why = _failure(reader, result, needs_output)
+        if why is None:
+            self.ran.append(reader)
+            return result
+        self.failed.append(why)
+        return None
 
 
 def _failure(reader: str, result: ReadResult, needs_output: bool) -> ReadIssue | None:
