@@ -377,17 +377,17 @@ def test_a_slow_file_is_killed_with_its_worker_not_left_running() -> None:
 
 
 def test_upload_previews_are_made_in_killable_workers_under_the_time_limit() -> None:
-    from tests.report.test_html_report import huge_png
+    from tests.hostile.test_pixel_limits import zeros_png
 
-    slow = huge_png(9000)  # 81 megapixels: about 0.3 s to decode here, 80 KB to send
-    limits = Limits(timeout=0.1, max_preview_pixels=10**9)  # checking either file takes milliseconds
+    slow = zeros_png(9000, 9000)  # 81 megapixels of RGBA: over 1 s to decode here, 315 KB to send
+    limits = Limits(timeout=0.4, max_preview_pixels=10**9)  # checking either file takes milliseconds
     with running(make_options(limits=limits), thumbnails=True, max_upload_bytes=64 * 1024**2) as server:
         children = _children()
         started = time.monotonic()
         status, _, page = post(server, [("zeros.png", slow), ("quick.png", png_bytes())])
         assert status == 200
         assert time.monotonic() - started < 15
-        assert "making it took longer than the 0.1 s limit" in page
+        assert "making it took longer than the 0.4 s limit" in page
         assert page.count("data:image/jpeg;base64,") == 1, "the quick file still gets its preview"
         cpu = time.process_time()
         time.sleep(1.0)
