@@ -178,24 +178,14 @@ def _read_media(
     elif layout.c2pa is not False or remote_hint is not None:
         from provenance.read import c2pa
 
-        found: list[Credentials] = []
-
-        def c2pa_read() -> ReadResult:
-            creds, result = c2pa.read_stream(source, media_type, options.trust, limits, remote_hint, streams)
-            found.append(creds)
-            return result
-
-        run("c2pa", c2pa_read)
-        if found:
-            credentials = found[0]
-        else:
-            credentials = Credentials(state="none", error=f"not checked: {failed[-1].message}")
+        credentials = readers.run_c2pa(
+            lambda: c2pa.read_stream(source, media_type, options.trust, limits, remote_hint, streams)
+        )
     else:
         ran.append("c2pa")
     if layout.init_segment and not streams:
         credentials = _fragments_needed(credentials)
-    gone = {issue.source for issue in failed}
-    ran = sorted((r for r in set(ran) if r not in gone), key=READERS.index)
+    ran = readers.completed()
     return Extracted(
         media_type=media_type,
         evidence=tuple(ev for r in results for ev in r.evidence),
@@ -299,18 +289,7 @@ def _read(data: bytes, name: str, options: ReadOptions) -> Extracted:
                 issues=tuple(layout.issues),
                 fatal=ReadIssue("limit-exceeded", too_big, "c2pa"),
             )
-        found: list[Credentials] = []
-
-        def c2pa_read() -> ReadResult:
-            creds, result = c2pa.read(data, media_type, options.trust, limits, remote_hint)
-            found.append(creds)
-            return result
-
-        run("c2pa", c2pa_read)
-        if found:
-            credentials = found[0]
-        else:
-            credentials = Credentials(state="none", error=f"not checked: {failed[-1].message}")
+        credentials = readers.run_c2pa(lambda: c2pa.read(data, media_type, options.trust, limits, remote_hint))
     else:
         ran.append("c2pa")
     if options.watermarks:
@@ -336,8 +315,7 @@ def _read(data: bytes, name: str, options: ReadOptions) -> Extracted:
                 failed.append(_failed(reader, "the pixels were not decoded"))
     if media_type in _NOT_EMBEDDABLE and credentials.state == "none" and not credentials.error:
         credentials = replace(credentials, embeddable=False, note=media.CANNOT_CARRY)
-    gone = {issue.source for issue in failed}
-    ran = sorted((r for r in set(ran) if r not in gone), key=READERS.index)
+    ran = readers.completed()
     return Extracted(
         media_type=media_type,
         evidence=tuple(ev for r in results for ev in r.evidence),
@@ -406,6 +384,23 @@ class _Readers:
             return result
         self.failed.append(why)
         return None
+
+    def completed(self) -> list[str]:
+        """The readers that ran and finished, once each, in :data:`READERS` order."""
+        gone = {issue.source for issue in self.failed}
+        return sorted((r for r in set(self.ran) if r not in gone), key=READERS.index)
+
+    def run_c2pa(self, call: Callable[[], tuple[Credentials, ReadResult]]) -> Credentials:
+        """Run the C2PA reader: its credentials, or none "not checked" with the reason when it failed."""
+        found: list[Credentials] = []
+
+        def read() -> ReadResult:
+            credentials, result = call()
+            found.append(credentials)
+            return result
+
+        self.run("c2pa", read)
+        return found[0] if found else Credentials(state="none", error=f"not checked: {self.failed[-1].message}")
 
 
 def _failure(reader: str, result: ReadResult, needs_output: bool) -> ReadIssue | None:
