@@ -30,7 +30,6 @@ import json
 import os
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -44,7 +43,7 @@ sys.path.insert(0, str(HERE))
 
 import bench_scan  # noqa: E402
 import make_media_corpus  # noqa: E402
-from bench_scan import ENV, REPO, ensure_exiftool, files_under, timed, warm  # noqa: E402
+from bench_scan import ENV, REPO, alternate, ensure_exiftool, files_under, warm  # noqa: E402
 
 
 def measured(command: list[str], stdout: Any = subprocess.PIPE) -> dict[str, Any]:
@@ -184,27 +183,8 @@ def main(argv: list[str] | None = None) -> int:
         }
         if exiftool:
             commands["exiftool"] = [exiftool, "-j", "-r", "-fast2", str(args.corpus)]
-        times: dict[str, list[float]] = {name: [] for name in commands}
-        cpus: dict[str, list[float]] = {name: [] for name in commands}
+        results["seconds"], median, median_cpu = alternate(commands, args.runs)
         names = list(commands)
-        timed(commands["scan"])  # once untimed: bytecode and page cache in place
-        for run in range(args.runs):
-            for name in names[run % len(names) :] + names[: run % len(names)]:  # rotate the order
-                wall, cpu = timed(commands[name])
-                times[name].append(round(wall, 3))
-                cpus[name].append(round(cpu, 3))
-            print(f"run {run + 1}: " + ", ".join(f"{n} {times[n][-1]:.2f} s" for n in names), file=sys.stderr)
-        median = {name: statistics.median(values) for name, values in times.items()}
-        median_cpu = {name: statistics.median(values) for name, values in cpus.items()}
-        results["seconds"] = {
-            name: {
-                "median": round(median[name], 3),
-                "min": min(times[name]),
-                "cpu_median": round(median_cpu[name], 3),
-                "runs": times[name],
-            }
-            for name in names
-        }
         results["files_per_second"] = {name: round(len(files) / median[name], 1) for name in names}
         results["mb_per_second"] = {name: round(total_bytes / 1e6 / median[name], 1) for name in names}
         results["scan_vs_floor_time"] = round(median["scan"] / median["floor"], 2)

@@ -84,6 +84,35 @@ def timed(command: list[str], stdout: Any = subprocess.DEVNULL) -> tuple[float, 
     return elapsed, _children_cpu() - cpu
 
 
+def alternate(
+    commands: dict[str, list[str]], runs: int
+) -> tuple[dict[str, dict[str, Any]], dict[str, float], dict[str, float]]:
+    """Run each command ``runs`` times, rotating their order each round, after one untimed scan
+    (bytecode and page cache in place): per command its timings, and the median wall and CPU seconds."""
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    cpus: dict[str, list[float]] = {name: [] for name in commands}
+    names = list(commands)
+    timed(commands["scan"])
+    for run in range(runs):
+        for name in names[run % len(names) :] + names[: run % len(names)]:
+            wall, cpu = timed(commands[name])
+            times[name].append(round(wall, 3))
+            cpus[name].append(round(cpu, 3))
+        print(f"run {run + 1}: " + ", ".join(f"{n} {times[n][-1]:.2f} s" for n in names), file=sys.stderr)
+    median = {name: statistics.median(values) for name, values in times.items()}
+    median_cpu = {name: statistics.median(values) for name, values in cpus.items()}
+    seconds = {
+        name: {
+            "median": round(median[name], 3),
+            "min": min(times[name]),
+            "cpu_median": round(median_cpu[name], 3),
+            "runs": times[name],
+        }
+        for name in names
+    }
+    return seconds, median, median_cpu
+
+
 def _pss(pid: int) -> int:
     """Proportional set size in bytes (shared pages split between the processes sharing them)."""
     try:
@@ -186,27 +215,8 @@ def main(argv: list[str] | None = None) -> int:
         }
         if exiftool:
             commands["exiftool"] = [exiftool, "-j", "-r", "-fast2", str(args.corpus)]
-        times: dict[str, list[float]] = {name: [] for name in commands}
-        cpus: dict[str, list[float]] = {name: [] for name in commands}
+        results["seconds"], median, median_cpu = alternate(commands, args.runs)
         names = list(commands)
-        timed(commands["scan"])  # once untimed: bytecode and page cache in place
-        for run in range(args.runs):
-            for name in names[run % len(names) :] + names[: run % len(names)]:  # rotate the order
-                wall, cpu = timed(commands[name])
-                times[name].append(round(wall, 3))
-                cpus[name].append(round(cpu, 3))
-            print(f"run {run + 1}: " + ", ".join(f"{n} {times[n][-1]:.2f} s" for n in names), file=sys.stderr)
-        median = {name: statistics.median(values) for name, values in times.items()}
-        median_cpu = {name: statistics.median(values) for name, values in cpus.items()}
-        results["seconds"] = {
-            name: {
-                "median": round(median[name], 3),
-                "min": min(times[name]),
-                "cpu_median": round(median_cpu[name], 3),
-                "runs": times[name],
-            }
-            for name in names
-        }
         results["files_per_second"] = {name: round(len(files) / median[name], 1) for name in names}
         results["scan_vs_floor_time"] = round(median["scan"] / median["floor"], 2)
         results["scan_vs_floor_cpu"] = round(median_cpu["scan"] / median_cpu["floor"], 2)
