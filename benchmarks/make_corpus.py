@@ -208,12 +208,10 @@ def make_chain() -> tuple[bytes, bytes, bytes]:
     return pki.chain_pem, pki.key_pem, pki.root_pem
 
 
-def sign(data: bytes, fmt: str, title: str, chain: bytes, key: bytes, ai: bool) -> bytes:
-    """Embed a C2PA manifest (a ``c2pa.created`` action) signed with the throwaway chain."""
-    import c2pa
-
+def manifest(title: str, ai: bool) -> dict[str, object]:
+    """The benchmark's manifest: one ``c2pa.created`` action, AI-generated or a capture."""
     source = "trainedAlgorithmicMedia" if ai else "digitalCapture"
-    manifest = {
+    return {
         "claim_generator_info": [{"name": "provenance-benchmark-corpus", "version": "1"}],
         "title": title,
         "assertions": [
@@ -230,9 +228,15 @@ def sign(data: bytes, fmt: str, title: str, chain: bytes, key: bytes, ai: bool) 
             }
         ],
     }
+
+
+def sign(data: bytes, fmt: str, title: str, chain: bytes, key: bytes, ai: bool) -> bytes:
+    """Embed a C2PA manifest (a ``c2pa.created`` action) signed with the throwaway chain."""
+    import c2pa
+
     signer = c2pa.Signer.from_info(c2pa.C2paSignerInfo(c2pa.C2paSigningAlg.ES256, chain, key, None))
     out = io.BytesIO()
-    with c2pa.Builder(manifest) as builder:
+    with c2pa.Builder(manifest(title, ai)) as builder:
         builder.sign(signer, MIME[fmt], io.BytesIO(data), out)
     return out.getvalue()
 

@@ -188,27 +188,6 @@ def loop_copy(base: Path, times: int, out: Path) -> None:
 # --- C2PA ------------------------------------------------------------------------
 
 
-def manifest(title: str, ai: bool) -> dict[str, object]:
-    source = "trainedAlgorithmicMedia" if ai else "digitalCapture"
-    return {
-        "claim_generator_info": [{"name": "provenance-benchmark-corpus", "version": "1"}],
-        "title": title,
-        "assertions": [
-            {
-                "label": "c2pa.actions",
-                "data": {
-                    "actions": [
-                        {
-                            "action": "c2pa.created",
-                            "digitalSourceType": f"http://cv.iptc.org/newscodes/digitalsourcetype/{source}",
-                        }
-                    ]
-                },
-            }
-        ],
-    }
-
-
 def sign_file(source: Path, out: Path, fmt: str, title: str, chain: bytes, key: bytes, ai: bool) -> None:
     """Sign ``source`` into ``out`` through file streams (a 1 GB video never sits in memory whole)."""
     import c2pa
@@ -217,7 +196,7 @@ def sign_file(source: Path, out: Path, fmt: str, title: str, chain: bytes, key: 
     info = c2pa.C2paSignerInfo(c2pa.C2paSigningAlg.ES256, chain, key, None)
     with (
         c2pa.Signer.from_info(info) as signer,
-        c2pa.Builder(manifest(title, ai), context=context) as builder,
+        c2pa.Builder(make_corpus.manifest(title, ai), context=context) as builder,
         open(source, "rb") as src,
         open(out, "w+b") as dst,
     ):
