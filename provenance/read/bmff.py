@@ -36,6 +36,7 @@ from provenance.evidence import RawField, ReadIssue
 from provenance.limits import Limits
 from provenance.read.container import MAX_TEXT_ITEMS
 from provenance.read.media import MediaLayout, Tag
+from provenance.read.mediawalk import Window
 
 SOURCE = "bmff"
 
@@ -91,33 +92,8 @@ class _Stop(Exception):
     """The box budget ran out: the walk ends here."""
 
 
-class _Reader:
-    """Bounded reads at absolute offsets, through one small window for headers."""
-
-    def __init__(self, source: BinaryIO, size: int) -> None:
-        self.source = source
-        self.size = size
-        self.base = 0
-        self.window = b""
-
-    def read(self, pos: int, count: int) -> bytes:
-        """Up to ``count`` bytes at ``pos``: fewer where the file ends."""
-        count = min(count, self.size - pos)
-        if count <= 0 or pos < 0:
-            return b""
-        start = pos - self.base
-        if 0 <= start and start + count <= len(self.window):
-            return self.window[start : start + count]
-        self.source.seek(pos)
-        if count > _WINDOW:
-            return self.source.read(count)
-        self.base = pos
-        self.window = self.source.read(min(_WINDOW, self.size - pos))
-        return self.window[:count]
-
-
 class _Walk:
-    def __init__(self, reader: _Reader, layout: MediaLayout, limits: Limits) -> None:
+    def __init__(self, reader: Window, layout: MediaLayout, limits: Limits) -> None:
         self.reader = reader
         self.layout = layout
         self.limits = limits
@@ -490,7 +466,7 @@ def walk(source: BinaryIO, size: int, media_type: str, limits: Limits) -> MediaL
     """Walk the boxes of an ISO base media file; never raises on bad bytes."""
     kind = "audio" if media_type.startswith("audio/") else "video"
     layout = MediaLayout(media_type=media_type, kind=kind)
-    state = _Walk(_Reader(source, size), layout, limits)
+    state = _Walk(Window(source, size, _WINDOW), layout, limits)
     try:
         state.top()
     except _Stop:

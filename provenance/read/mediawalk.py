@@ -54,11 +54,12 @@ class Buffer:
 class Window:
     """Reads ``n`` bytes at ``pos`` of a seekable file, never past ``size``."""
 
-    __slots__ = ("_block", "_start", "size", "source")
+    __slots__ = ("_block", "_block_size", "_start", "size", "source")
 
-    def __init__(self, source: BinaryIO, size: int) -> None:
+    def __init__(self, source: BinaryIO, size: int, block: int = _BLOCK) -> None:
         self.source = source
         self.size = size
+        self._block_size = block
         self._start = 0
         self._block = b""
 
@@ -70,9 +71,9 @@ class Window:
         end = pos + n
         if self._start <= pos and end <= self._start + len(self._block):
             return self._block[pos - self._start : end - self._start]
-        if n <= _BLOCK // 4:  # small reads share one cached block
+        if n <= self._block_size // 4:  # small reads share one cached block
             self.source.seek(pos)
-            self._block = self.source.read(min(_BLOCK, self.size - pos))
+            self._block = self.source.read(min(self._block_size, self.size - pos))
             self._start = pos
             return self._block[:n]
         self.source.seek(pos)
