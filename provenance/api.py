@@ -410,6 +410,7 @@ def open_fragments(folder: str, limits: Limits) -> list[io.FileIO]:
 
 
 def _hash_rest_into(fd: int, digest: Any, size: int) -> tuple[int, str]:
+    """``digest`` and ``size`` (of what was read so far) carried on to the end of ``fd``: the total size and hex."""
     while block := os.read(fd, 1 << 20):
         digest.update(block)
         size += len(block)
@@ -440,12 +441,7 @@ def read_bounded(fd: int, size: int, limit: int) -> bytes:
 
 def _hash_rest(fd: int, head: bytes) -> tuple[int, str]:
     """Size and SHA-256 of ``head`` and everything after it in ``fd``, read in 1 MiB blocks."""
-    digest = hashlib.sha256(head)
-    size = len(head)
-    while block := os.read(fd, 1 << 20):
-        digest.update(block)
-        size += len(block)
-    return size, digest.hexdigest()
+    return _hash_rest_into(fd, hashlib.sha256(head), len(head))
 
 
 def _os_kind(exc: OSError) -> str:
