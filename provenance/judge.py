@@ -49,7 +49,8 @@ CANNOT_CARRY_NOTE = (
 #: Said for a DASH/CMAF init segment read without its fragments.
 INIT_SEGMENT_NOTE = (
     " This is a DASH/CMAF init segment: its Content Credentials hash the media fragments (.m4s files), which were "
-    "not given, so they could not be validated (the hash mismatch reported does not mean the content changed); "
+    "not given, so they could not be validated (without them the library reports a hash mismatch, which by itself "
+    "does not show that the content changed); "
     "check it with its fragments (--fragments)."
 )
 
