@@ -56,17 +56,31 @@ R = TypeVar("R")
 
 
 @dataclass(frozen=True, slots=True)
+class Remote:
+    """An object in a store (``s3://``, ``gs://``, ``az://`` ...), as its listing saw it."""
+
+    url: str
+    size: int
+    etag: str | None = None  # ETag (S3, Azure) or generation (GCS), as the store gave it
+    version: str | None = None  # object version id, where the store keeps versions
+    mtime: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Task:
-    """One input: a path to open, or bytes already read (stdin).
+    """One input: a path to open, bytes already read (stdin), or an object in a store.
 
     ``found``: what the walk saw of the path (see :class:`provenance.paths.Found`);
     with it the check opens exactly that file, or reports it changed.
+    ``remote``: the object a listing saw (``path`` is then its URL); it is
+    fetched where the check runs, by :func:`prefetch`, into ``data``.
     """
 
     index: int
     path: str
     data: bytes | None = None
     found: Found | None = None
+    remote: Remote | None = None
 
 
 class Scheduler(Protocol):
@@ -86,6 +100,15 @@ def check_task(task: Task, options: Options) -> Report:
     if task.found is not None:
         return check_found(task.path, task.found, options)
     return check(task.path, options)
+
+
+def prefetch(tasks: list[Task], options: Options) -> list[Task]:
+    """``tasks`` made ready to check where they run, in the same order.
+
+    Local paths and buffers are ready as they are; objects in a store are
+    fetched here, all of a batch at once (see ``provenance.storage``).
+    """
+    return tasks
 
 
 def _dumps(message: Any) -> bytes:
