@@ -331,8 +331,13 @@ def check_found(name: str, found: Found, options: Options | None = None) -> Repo
 
 def _media_type(fd: int, size: int) -> str | None:
     """The video or audio media type of the open file ``fd``, from its first bytes; ``None`` for the rest."""
-    head = os.pread(fd, 1 << 16, 0)
+    # An image is known by its first 64 bytes (container.sniff looks further only for SVG text, and what
+    # it knows from 64 bytes it knows from more): read 64 KiB only for what those do not settle.
+    head = os.pread(fd, 64, 0)
     if not head or container.sniff(head) is not None:
+        return None
+    head = os.pread(fd, 1 << 16, 0)
+    if container.sniff(head) is not None:
         return None
     try:
         return media.sniff_stream(io.FileIO(fd, closefd=False), size)

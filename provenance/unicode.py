@@ -81,6 +81,8 @@ def valid(value: _T) -> _T:
 
 
 def _valid(value: Any) -> Any:
+    if value is None or value is True or value is False:  # most fields of most values: at once
+        return value
     if isinstance(value, str):
         return valid_text(value)
     if isinstance(value, (list, tuple)):

@@ -240,9 +240,16 @@ def _hard(codes: Iterable[StatusCode]) -> list[StatusCode]:
     return [c for c in codes if c.kind == "failure" and c.code not in TOLERATED]
 
 
+#: What :func:`assess` says of credentials with no validation codes and no manifests (no
+#: manifest found, say), in any state but ``invalid``: most files of any batch.
+_NOTHING = Assessment(None, (), None, (), (), ())
+
+
 def assess(credentials: Credentials) -> Assessment:
     """Classify the validation result of ``credentials`` (see :class:`Assessment`)."""
     validation = credentials.validation
+    if not validation and not credentials.manifests and credentials.state != "invalid":
+        return _NOTHING
     hard = _hard(validation)
     matched = tuple(dict.fromkeys(v.code for v in validation if v.kind == "success" and v.code in HASH_MATCHES))
     signed = any(v.kind == "success" and v.code == "claimSignature.validated" for v in validation)
