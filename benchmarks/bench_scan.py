@@ -17,7 +17,7 @@ sum of RSS over the process tree and the largest single process; and the
 latency of ``provenance check one.jpg`` as a fresh process.
 
     python benchmarks/make_corpus.py        # once: ~1.4 GB in benchmarks/corpus/
-    python benchmarks/bench_scan.py --runs 5 --json benchmarks/results.json
+    python benchmarks/bench_scan.py --runs 7 --json benchmarks/results.json --append
 """
 
 from __future__ import annotations
@@ -187,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-install", action="store_true", help="do not apt-get install ExifTool when missing")
     parser.add_argument("--skip", action="append", default=[], choices=["exiftool", "rss", "latency"])
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--append", action="store_true", help="add this run to the list of runs in --json")
+    parser.add_argument("--note", help="a remark stored with the run (the machine was shared, say)")
     args = parser.parse_args(argv)
 
     files = files_under(args.corpus)
@@ -252,9 +254,14 @@ def main(argv: list[str] | None = None) -> int:
             }
 
     results["load_average_at_end"] = os.getloadavg()[0]
+    if args.note:
+        results["note"] = args.note
     text = json.dumps(results, indent=2)
     print(text)
     if args.json:
+        if args.append:
+            earlier = json.loads(args.json.read_text(encoding="utf-8")) if args.json.exists() else []
+            text = json.dumps([*(earlier if isinstance(earlier, list) else [earlier]), results], indent=2)
         args.json.write_text(text + "\n", encoding="utf-8")
     return 0
 
