@@ -388,6 +388,8 @@ class LocalPool:
         if known is None:
             if task.data is not None:
                 size = len(task.data)
+            elif task.found is not None and task.found.size >= 0:
+                size = task.found.size  # what the walk saw: no second stat per file in the parent
             else:
                 found = task.found
                 where = task.path if found is None else os.path.join(found.root or "", found.name)

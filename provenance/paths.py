@@ -36,7 +36,9 @@ class Found(NamedTuple):
     for a path named explicitly ``root`` is ``None`` and ``name`` the path as
     given. ``follow`` says whether a final symbolic link may be followed when
     opening (a path named on the command line). ``dev`` and ``ino`` identify
-    the file the walk saw; a check reads only that file.
+    the file the walk saw; a check reads only that file. ``size`` is the size
+    the walk saw (-1: not known), which a scheduler uses to choose a time
+    limit without a ``stat`` of its own; the check reads the size it opens.
     """
 
     root: str | None
@@ -44,6 +46,7 @@ class Found(NamedTuple):
     dev: int
     ino: int
     follow: bool
+    size: int = -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +150,8 @@ def _classify(path: str, root: str | None, rel: str, follow: bool) -> Entry | No
         else:
             return Entry(path, NOT_FOLLOWED, NOT_FOLLOWED_MESSAGE)
     if stat.S_ISREG(info.st_mode):
-        return Entry(path, found=Found(where[0], where[1], info.st_dev, info.st_ino, root is None and follow))
+        found = Found(where[0], where[1], info.st_dev, info.st_ino, root is None and follow, info.st_size)
+        return Entry(path, found=found)
     if stat.S_ISDIR(info.st_mode):
         return None
     return Entry(path, "special-file", "not a regular file (FIFO, socket or device): skipped unread")
