@@ -449,3 +449,30 @@ def test_large_files_go_to_idle_workers_not_into_one_queue(tmp_path: Path) -> No
     results = dict(LocalPool(options, jobs=2).run([Task(i, str(p)) for i, p in enumerate(paths)], _worker_pid))
     assert sorted(results) == [0, 1]
     assert results[0] != results[1]
+
+
+def test_walked_files_are_sized_by_the_walk_for_their_time_limit(tmp_path: Path) -> None:
+    """The walk keeps the size it saw (``Found.size``); the pool sizes a walked file's time limit and
+    routing with it, without a second stat: large walked files still go to idle workers."""
+    from provenance.api import Options
+    from provenance.batch import LocalPool, Task, time_limit
+    from provenance.limits import Limits
+    from provenance.paths import walk
+
+    for i in range(2):
+        (tmp_path / f"large{i}.png").write_bytes(png_bytes((64 + i, 64)))
+    entries = list(walk([str(tmp_path)]))
+    assert [e.found.size if e.found else None for e in entries] == [
+        (tmp_path / f"large{i}.png").stat().st_size for i in range(2)
+    ]
+    options = Options(limits=Limits(large_file_bytes=1))
+    tasks = [Task(i, e.path, found=e.found) for i, e in enumerate(entries)]
+    results = dict(LocalPool(options, jobs=2).run(tasks, _worker_pid))
+    assert sorted(results) == [0, 1]
+    assert results[0] != results[1]
+    # The size the walk saw decides, as a stat at that moment would have.
+    pool = LocalPool(Options(), jobs=1)
+    found = entries[0].found
+    assert found is not None
+    big = Task(0, entries[0].path, found=found._replace(size=2 * 1024**3))
+    assert pool._limit(big) == time_limit(pool.timeout, 2 * 1024**3, Options().limits)
