@@ -211,9 +211,15 @@ def _valid(extracted: Extracted) -> Extracted:
         texts.append(extracted.media_type)
     if extracted.fatal:
         texts += (extracted.fatal.kind, extracted.fatal.message)
-    credentials = valid(extracted.credentials)
-    if credentials is extracted.credentials and not has_lone_surrogate("".join(texts)):
+    found = extracted.credentials
+    plain = not found.validation and not found.manifests  # no manifest (most files): its own texts only
+    if plain:
+        texts += [t for t in (found.state, found.active_manifest, found.trust_list, found.remote_url) if t]
+        texts += [t for t in (found.error, found.note) if t]
+    credentials = found if plain else valid(found)
+    if credentials is found and not has_lone_surrogate("".join(texts)):
         return extracted
+    credentials = valid(found)
     return replace(
         extracted,
         evidence=tuple(

@@ -301,7 +301,9 @@ def _cap_value(value: Any, cap: int) -> Any:
     if isinstance(value, str):
         return value[:cap]
     if isinstance(value, tuple):
-        return tuple(_cap_value(v, cap) for v in value)
+        items = tuple(_cap_value(v, cap) for v in value)
+        # The same tuple when nothing in it was cut: its owner is then not copied either.
+        return value if all(new is old for new, old in zip(items, value, strict=True)) else items
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return _capped(value, cap)
     return value

@@ -8,6 +8,7 @@ expensive) C2PA library is only called on files that carry one.
 
 from __future__ import annotations
 
+import functools
 import re
 import struct
 import zlib
@@ -243,15 +244,21 @@ def looks_like_text(data: bytes) -> bool:
     return bool(text) and all(ch.isprintable() or ch in "\t\n\r\f" for ch in text)
 
 
+@functools.cache
+def _media_extensions() -> dict[str, tuple[str, ...]]:
+    """The video and audio extensions (:data:`provenance.read.media.EXTENSIONS`), imported once."""
+    from provenance.read.media import EXTENSIONS
+
+    return EXTENSIONS
+
+
 def extension_mismatch(name: str, media_type: str) -> str | None:
     """Say how the file name's extension disagrees with the sniffed type."""
     dot = name.rfind(".")
     if dot < 0 or "/" in name[dot:]:
         return None
     ext = name[dot:].lower()
-    from provenance.read.media import EXTENSIONS
-
-    expected = _EXTENSIONS.get(ext) or EXTENSIONS.get(ext)
+    expected = _EXTENSIONS.get(ext) or _media_extensions().get(ext)
     if expected is None or media_type in expected:
         return None
     return f"the name ends in {ext} but the content is {media_type}"
