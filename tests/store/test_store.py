@@ -1,0 +1,318 @@
+"""Scanning objects straight from an S3-compatible store (moto's server on loopback: see conftest.py).
+
+Listing (paged, lazy, the walk's file filter), fetching (concurrent; deleted,
+changed and refused objects as per-file errors; the size limit; large
+objects through a temporary file), reports equal to the same files checked
+locally, resume keyed by ETag, credentials never printed, the missing extra,
+and a scan inside a private network namespace.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import REPO, SAMPLES, jpeg_bytes, png_bytes
+from tests.store.conftest import BUCKET, HERE, Store
+
+#: Fields that differ between an object and the same file on disk.
+WHERE = ("path", "mtime", "etag", "version")
+
+
+def scan(store: Store, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "provenance", "scan", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env or store.env(),
+        timeout=120,
+    )
+
+
+def records(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def by_name(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {item["path"].rsplit("/", 1)[-1]: item for item in items}
+
+
+def without_where(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in record.items() if k not in WHERE}
+
+
+# --- listing ------------------------------------------------------------------------------
+
+
+def test_listing_is_paged_lazy_and_takes_what_a_walk_takes(in_process: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    from provenance import storage
+
+    names = [f"listing/img{i:02}.png" for i in range(25)] + ["listing/sub/deeper.jpg"]
+    skipped = ["listing/.hidden.png", "listing/.cache/x.png", "listing/notes.txt", "listing/sub/", "listing2/x.png"]
+    for key in names + skipped:
+        in_process.put(key, b"x" * (len(key) % 7))
+    monkeypatch.setattr(storage, "PAGE_SIZE", 10)
+    fs = storage.filesystem("s3://")
+    calls: list[str] = []
+    real = fs._call_s3
+
+    async def counting(method: str, *args: Any, **kwargs: Any) -> Any:
+        calls.append(method)
+        return await real(method, *args, **kwargs)
+
+    monkeypatch.setattr(fs, "_call_s3", counting)
+    listing = storage.entries(f"s3://{BUCKET}/listing/")
+    first = next(listing)
+    # The first object is given out after one page, before the rest is asked for.
+    assert calls == ["list_objects_v2"]
+    assert first.path == f"s3://{BUCKET}/listing/img00.png"
+    rest = list(listing)
+    assert calls == ["list_objects_v2"] * 3  # 30 keys below the prefix, 10 a page
+    entries = [first, *rest]
+    assert sorted(e.path for e in entries) == sorted(f"s3://{BUCKET}/{k}" for k in names)
+    for entry in entries:
+        remote = entry.remote
+        assert remote is not None and entry.error_kind is None
+        key = entry.path.split(f"{BUCKET}/", 1)[1]
+        assert remote.url == entry.path
+        assert remote.size == len(key) % 7
+        assert remote.etag and remote.etag.startswith('"')
+        assert remote.mtime is not None and remote.mtime > 1.6e9
+    # No request per object: listing pages only.
+    assert set(calls) == {"list_objects_v2"}
+
+
+def test_a_named_object_is_checked_whatever_its_name_and_a_missing_one_is_an_error(in_process: Store) -> None:
+    from provenance import storage
+
+    in_process.put("named/readme.txt", b"hello")
+    in_process.put("named/picture.png", png_bytes())
+    (entry,) = storage.entries(f"s3://{BUCKET}/named/readme.txt")
+    assert entry.remote is not None and entry.remote.size == 5
+    # A prefix named without its slash is listed, and the listing passes over the notes as a walk does.
+    (folder,) = storage.entries(f"s3://{BUCKET}/named")
+    assert folder.path == f"s3://{BUCKET}/named/picture.png" and folder.remote is not None
+    (missing,) = storage.entries(f"s3://{BUCKET}/no/such/object.jpg")
+    assert missing.error_kind == "not-found"
+    (bucket,) = storage.entries("s3://no-such-bucket-here/")
+    assert bucket.error_kind == "not-found"
+
+
+# --- fetching -----------------------------------------------------------------------------
+
+
+def listed(prefix: str) -> list[Any]:
+    from provenance import storage
+    from provenance.batch import Task
+
+    return [Task(i, e.path, remote=e.remote) for i, e in enumerate(storage.entries(f"s3://{BUCKET}/{prefix}"))]
+
+
+def test_objects_deleted_changed_or_refused_after_the_listing_are_per_file_errors(in_process: Store) -> None:
+    from provenance.api import Options
+    from provenance.batch import check_task, prefetch
+
+    for name in ("gone.png", "kept.png", "swapped.png"):
+        in_process.put(f"race/{name}", png_bytes(text={"name": name}))
+    in_process.put("denied/secret.png", png_bytes())
+    tasks = listed("race/") + [t for t in listed("denied/")]
+    in_process.client.delete_object(Bucket=BUCKET, Key="race/gone.png")
+    in_process.put("race/swapped.png", png_bytes(text={"name": "another"}))
+    options = Options()
+    reports = {r.path.rsplit("/", 1)[-1]: r for r in (check_task(t, options) for t in prefetch(tasks, options))}
+    assert reports["gone.png"].verdict == "error"
+    assert reports["gone.png"].error is not None and reports["gone.png"].error.kind == "not-found"
+    assert reports["swapped.png"].error is not None and reports["swapped.png"].error.kind == "changed-during-scan"
+    assert reports["secret.png"].error is not None and reports["secret.png"].error.kind == "permission-denied"
+    kept = reports["kept.png"]
+    assert kept.error is None and kept.etag == tasks[1].remote.etag and kept.size == tasks[1].remote.size
+    assert kept.path == f"s3://{BUCKET}/race/kept.png"
+
+
+def test_size_limit_and_large_objects_through_a_temporary_file(in_process: Store, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from provenance.api import Options, check
+    from provenance.batch import check_task, prefetch
+    from provenance.limits import Limits
+
+    video = SAMPLES / "c2pa_ai_video.mp4"
+    image = SAMPLES / "c2pa_ai_created.jpg"
+    in_process.put("large/video.mp4", video.read_bytes())
+    in_process.put("large/image.jpg", image.read_bytes())
+    # Everything over 1000 bytes is "large": both go through a temporary file, never held in memory.
+    options = Options(limits=replace(Limits(), large_file_bytes=1000))
+    fetched = prefetch(listed("large/"), options)
+    assert all(t.fetched is not None and t.fetched.file is not None and t.fetched.data is None for t in fetched)
+    for task, local in zip(fetched, (image, video), strict=True):
+        report = check_task(task, options)
+        assert task.fetched.file.closed
+        assert without_where(report.to_dict()) == without_where(check(local, options).to_dict())
+    # Over the size limit: not fetched at all, the listed size named.
+    small = Options(limits=replace(Limits(), max_file_bytes=2000))
+    (over, _) = [t for t in prefetch(listed("large/"), small)]
+    assert over.fetched is not None and over.fetched.error is not None
+    report = check_task(over, small)
+    assert report.error is not None and report.error.kind == "limit-exceeded"
+    assert f"{image.stat().st_size} bytes" in report.error.message and report.sha256 is None
+
+
+# --- the CLI --------------------------------------------------------------------------------
+
+SAME = [
+    "c2pa_ai_video.mp4",
+    "c2pa_tampered.mp4",
+    "plain.mp4",
+    "c2pa_ai_audio.wav",
+    "c2pa_ai_created.jpg",
+    "c2pa_capture.jpg",
+    "c2pa_ai_edited.png",
+    "a1111_parameters.png",
+    "broken_truncated.jpg",
+]
+
+
+def test_a_scan_of_objects_equals_the_same_files_scanned_locally(
+    store: Store, tmp_path: Path, schema_validator: Any
+) -> None:
+    local = tmp_path / "local"
+    local.mkdir()
+    for name in SAME:
+        shutil.copy(SAMPLES / name, local / name)
+        store.put(f"same/{name}", (SAMPLES / name).read_bytes())
+    remote_out, local_out = tmp_path / "remote.jsonl", tmp_path / "local.jsonl"
+    done = scan(store, f"s3://{BUCKET}/same/", "--out", str(remote_out), "--jobs", "2")
+    assert done.returncode == 2, done.stderr  # broken_truncated.jpg is an error, as locally
+    assert scan(store, str(local), "--out", str(local_out), "--jobs", "1").returncode == 2
+    remote, here = by_name(records(remote_out)), by_name(records(local_out))
+    assert sorted(remote) == sorted(here) == sorted(SAME)
+    for name in SAME:
+        record = remote[name]
+        schema_validator.validate(record)
+        assert record["path"] == f"s3://{BUCKET}/same/{name}"
+        assert record["etag"] and record["version"] is None and record["mtime"]
+        assert here[name]["etag"] is None and here[name]["version"] is None
+        assert without_where(record) == without_where(here[name]), name
+    assert remote["c2pa_ai_video.mp4"]["media_type"] == "video/mp4"
+    assert remote["c2pa_ai_video.mp4"]["verdict"] == "ai-generated"
+    assert remote["c2pa_ai_created.jpg"]["credentials"]["state"] in ("valid", "trusted")
+
+
+def test_resume_keys_objects_by_etag_and_size(store: Store, tmp_path: Path) -> None:
+    bodies = {
+        "a.png": png_bytes(text={"parameters": "a cat, Steps: 20, Sampler: Euler a, Seed: 1"}),
+        "b.png": png_bytes(text={"Comment": "first"}),
+        "c.jpg": jpeg_bytes(),
+        "bad.jpg": b"\xff\xd8\xff not really",
+    }
+    for name, body in bodies.items():
+        store.put(f"resume/{name}", body)
+    out, summary = tmp_path / "out.jsonl", tmp_path / "summary.json"
+    url = f"s3://{BUCKET}/resume/"
+    first = scan(store, url, "--out", str(out))
+    assert first.returncode == 2, first.stderr  # bad.jpg
+    before = by_name(records(out))
+    assert before["bad.jpg"]["verdict"] == "error"
+    lines = {json.loads(line)["path"]: line for line in out.read_text().splitlines()}
+
+    # Unchanged again: nothing is fetched but the error, which is checked again.
+    again = scan(store, url, "--out", str(out), "--resume", "--summary-json", str(summary))
+    assert again.returncode == 2, again.stderr
+    counts = json.loads(summary.read_text())
+    assert (counts["checked"], counts["resumed"], counts["files"]) == (1, 3, 4)
+
+    # b.png rewritten (new ETag), c.jpg deleted: b is checked again, c's record goes, a's stays as it was.
+    store.put("resume/b.png", png_bytes(text={"Comment": "second, longer"}))
+    store.client.delete_object(Bucket=BUCKET, Key="resume/c.jpg")
+    third = scan(store, url, "--out", str(out), "--resume", "--summary-json", str(summary))
+    assert third.returncode == 2, third.stderr
+    counts = json.loads(summary.read_text())
+    assert (counts["checked"], counts["resumed"], counts["files"]) == (2, 1, 3)
+    after = by_name(records(out))
+    assert sorted(after) == ["a.png", "b.png", "bad.jpg"]
+    assert after["b.png"]["sha256"] != before["b.png"]["sha256"]
+    assert after["b.png"]["etag"] != before["b.png"]["etag"]
+    text = out.read_text()
+    assert text.count(f"{url}a.png") == 1 and lines[f"{url}a.png"] in text.splitlines()
+
+
+def test_credentials_never_appear_in_any_output(store: Store, tmp_path: Path) -> None:
+    store.put("secrets/fine.png", png_bytes())
+    store.put("denied/cred/refused.png", png_bytes())
+    out, summary, page = tmp_path / "out.jsonl", tmp_path / "summary.json", tmp_path / "page.html"
+    # The store's generated secret, with an object the user's policy refuses.
+    done = scan(store, f"s3://{BUCKET}/secrets/", f"s3://{BUCKET}/denied/cred/", "--out", str(out))
+    assert done.returncode == 2
+    kinds = {r["path"].rsplit("/", 1)[-1]: (r["error"] or {}).get("kind") for r in records(out)}
+    assert kinds == {"fine.png": None, "refused.png": "permission-denied"}
+    rendered = subprocess.run(
+        [sys.executable, "-m", "provenance", "report", str(out), "--out", str(page)], capture_output=True, cwd=REPO
+    )
+    assert rendered.returncode == 0
+    texts = [done.stdout, done.stderr, out.read_text(), page.read_text()]
+    assert not any(store.secret in t for t in texts)
+    # A distinctive fake secret: every request is refused (the listing itself).
+    fake = "FAKEsecretKEY/provenance+must+never+print+it+0042"
+    env = store.env(AWS_SECRET_ACCESS_KEY=fake, AWS_SESSION_TOKEN="FAKEsessionTOKEN-provenance-0042")
+    refused = scan(store, f"s3://{BUCKET}/secrets/", "--out", str(out), "--summary-json", str(summary), env=env)
+    assert refused.returncode == 2
+    (record,) = records(out)
+    assert record["error"]["kind"] == "permission-denied"
+    for text in (refused.stdout, refused.stderr, out.read_text(), summary.read_text()):
+        assert fake not in text and "FAKEsessionTOKEN" not in text and store.secret not in text
+
+
+def test_missing_extra_exits_2_before_reading(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    for blocked in (("s3fs",), ("fsspec", "s3fs")):
+        prelude = f"import sys\nfor _name in {blocked!r}:\n    sys.modules[_name] = None\n"
+        code = f"sys.argv = ['provenance', 'scan', 's3://bucket/photos/', '--out', {str(out)!r}]\n"
+        done = subprocess.run(
+            [sys.executable, "-c", prelude + code + "from provenance.cli import main\nmain()"],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            env={k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+            timeout=60,
+        )
+        assert done.returncode == 2, done.stderr
+        assert "pip install 'provenance[s3]'" in done.stderr
+        assert done.stdout == "" and not out.exists()
+
+
+def _can_unshare() -> bool:
+    if shutil.which("unshare") is None or shutil.which("ip") is None:
+        return False
+    try:
+        return subprocess.run(["unshare", "-n", "true"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def test_a_scan_inside_a_private_network_namespace(tmp_path: Path) -> None:
+    """Only loopback exists: the server and the scan share it, so the scan reached nothing else."""
+    if not _can_unshare():
+        pytest.skip("unshare -n is not permitted here")
+    out = tmp_path / "out.jsonl"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    done = subprocess.run(
+        ["unshare", "-n", sys.executable, str(HERE / "netns_scan.py"), str(out)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    got = by_name(records(out))
+    assert sorted(got) == ["c2pa_ai_created.jpg", "c2pa_ai_video.mp4"]
+    assert got["c2pa_ai_video.mp4"]["verdict"] == "ai-generated"
+    assert all(r["error"] is None and r["etag"] for r in got.values())
