@@ -170,7 +170,20 @@ def _worker(conn: Connection, options: Options, finish: Callable[[Report], Any])
         if message is None:
             return
         tasks = [Task(index, path, data, found, remote) for index, path, data, found, remote in message]
-        # Objects in a store: all of this message's fetched at once, not one by one.
+        stop = False
+        if tasks and tasks[-1].remote is not None:
+            # Objects in a store: the messages already waiting are fetched with this one (one round trip for all).
+            while conn.poll(0):
+                try:
+                    more = pickle.loads(conn.recv_bytes())
+                except (EOFError, OSError):
+                    stop = True
+                    break
+                if more is None:
+                    stop = True
+                    break
+                tasks.extend(Task(index, path, data, found, remote) for index, path, data, found, remote in more)
+        # All of the batch's objects fetched at once, not one by one.
         try:
             tasks = prefetch(tasks, options)
         except Exception:  # prefetch should not raise; if it does, check_task fetches each alone
@@ -189,6 +202,8 @@ def _worker(conn: Connection, options: Options, finish: Callable[[Report], Any])
                 conn.send_bytes(_dumps((index, result)))  # one message a file: the parent times each file
             except (BrokenPipeError, OSError):
                 return
+        if stop:
+            return
 
 
 def _forked_worker(conn: Connection, options: Options, finish: Callable[[Report], Any]) -> None:

@@ -125,10 +125,18 @@ def require(url: str) -> None:
 
 
 def filesystem(url: str) -> Any:
-    """The fsspec filesystem for ``url``'s scheme (fsspec keeps one per process)."""
+    """The fsspec filesystem for ``url``'s scheme (fsspec keeps one per process).
+
+    S3 gets a connection pool as large as :data:`FETCH_CONCURRENCY` (botocore's
+    default of 10 would cap the fetches of a batch), unless the user's fsspec
+    configuration sets ``config_kwargs`` itself.
+    """
     import fsspec
 
-    return fsspec.filesystem(protocol(url))
+    scheme = protocol(url)
+    if EXTRAS.get(scheme) == "s3" and "config_kwargs" not in fsspec.config.conf.get(scheme, {}):
+        return fsspec.filesystem(scheme, config_kwargs={"max_pool_connections": FETCH_CONCURRENCY})
+    return fsspec.filesystem(scheme)
 
 
 def _scheme_prefix(url: str) -> str:
@@ -392,6 +400,8 @@ def describe(exc: BaseException) -> tuple[str, str]:
     named = f" ({code})" if code else f" ({type(exc).__name__})"
     if code in _CHANGED:
         return "changed-during-scan", "the object changed between the listing and its fetch (ETag differs): not read"
+    if code == "NoSuchBucket":
+        return "not-found", f"no such bucket in the store{named}"
     if isinstance(exc, FileNotFoundError) or code in _GONE:
         return "not-found", f"no such object in the store{named}"
     if isinstance(exc, PermissionError) or code in _DENIED:

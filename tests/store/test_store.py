@@ -208,7 +208,7 @@ def test_a_scan_of_objects_equals_the_same_files_scanned_locally(
 
 def test_resume_keys_objects_by_etag_and_size(store: Store, tmp_path: Path) -> None:
     bodies = {
-        "a.png": png_bytes(text={"parameters": "a cat, Steps: 20, Sampler: Euler a, Seed: 1"}),
+        "a.png": (SAMPLES / "a1111_parameters.png").read_bytes(),
         "b.png": png_bytes(text={"Comment": "first"}),
         "c.jpg": jpeg_bytes(),
         "bad.jpg": b"\xff\xd8\xff not really",
@@ -316,3 +316,66 @@ def test_a_scan_inside_a_private_network_namespace(tmp_path: Path) -> None:
     assert sorted(got) == ["c2pa_ai_created.jpg", "c2pa_ai_video.mp4"]
     assert got["c2pa_ai_video.mp4"]["verdict"] == "ai-generated"
     assert all(r["error"] is None and r["etag"] for r in got.values())
+
+
+def test_files_from_lists_urls_and_may_itself_be_a_url(store: Store, tmp_path: Path) -> None:
+    store.put("listed/one.png", (SAMPLES / "a1111_parameters.png").read_bytes())
+    store.put("listed/two.jpg", jpeg_bytes())
+    store.put("listed/deeper/three.png", png_bytes())
+    local = tmp_path / "local.png"
+    local.write_bytes(png_bytes())
+    names = [
+        f"s3://{BUCKET}/listed/one.png",
+        str(local),
+        f"s3://{BUCKET}/listed/missing.png",
+        f"s3://{BUCKET}/listed/two.jpg",
+        f"s3://{BUCKET}/listed/deeper/",
+    ]
+    listing = tmp_path / "inventory.txt"
+    listing.write_text("\n".join(names) + "\n")
+    store.put("lists/inventory.txt", listing.read_bytes())
+    for source in (str(listing), f"s3://{BUCKET}/lists/inventory.txt"):
+        out = tmp_path / "out.jsonl"
+        done = scan(store, "--files-from", source, "--out", str(out), "--jobs", "2")
+        assert done.returncode == 2, done.stderr  # the missing object
+        got = {r["path"]: r for r in records(out)}
+        assert sorted(got) == sorted([*names[:4], f"s3://{BUCKET}/listed/deeper/three.png"])
+        assert got[names[2]]["error"]["kind"] == "not-found"
+        assert got[names[0]]["verdict"] == "ai-generated" and got[names[0]]["etag"]
+        assert got[str(local)]["etag"] is None and got[str(local)]["error"] is None
+
+
+def test_any_fsspec_store_through_the_generic_path(tmp_path: Path) -> None:
+    """fsspec's in-memory store (no ETag, a sync implementation): listed folder by folder, fetched in threads."""
+    from dataclasses import replace
+
+    import fsspec
+
+    from provenance import storage
+    from provenance.api import Options, check
+    from provenance.batch import Task, check_task, prefetch
+    from provenance.limits import Limits
+
+    memory = fsspec.filesystem("memory")
+    names = ["c2pa_ai_video.mp4", "c2pa_ai_created.jpg", "a1111_parameters.png"]
+    for name in names:
+        memory.pipe(f"/provenance-generic/in/{name}", (SAMPLES / name).read_bytes())
+    memory.pipe("/provenance-generic/in/notes.txt", b"notes")
+    memory.pipe("/provenance-generic/in/.hidden/x.png", png_bytes())
+    memory.pipe("/provenance-generic/in/sub/changed.png", png_bytes())
+    try:
+        entries = list(storage.entries("memory://provenance-generic/in/"))
+        assert sorted(e.path.rsplit("/", 1)[-1] for e in entries) == sorted([*names, "changed.png"])
+        tasks = [Task(i, e.path, remote=e.remote) for i, e in enumerate(entries)]
+        memory.pipe("/provenance-generic/in/sub/changed.png", png_bytes((64, 64)))  # another size
+        options = Options(limits=replace(Limits(), large_file_bytes=10_000))  # the video goes through a file
+        for task in prefetch(tasks, options):
+            report = check_task(task, options)
+            name = task.path.rsplit("/", 1)[-1]
+            if name == "changed.png":
+                assert report.error is not None and report.error.kind == "changed-during-scan"
+                continue
+            assert report.etag is None
+            assert without_where(report.to_dict()) == without_where(check(SAMPLES / name, options).to_dict())
+    finally:
+        memory.rm("/provenance-generic", recursive=True)
