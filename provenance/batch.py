@@ -423,7 +423,10 @@ class LocalPool:
                 except (OSError, ValueError):
                     size = 0
             limits = self.options.limits
-            known = self._limits[task.index] = (time_limit(self.timeout, size, limits), size >= limits.large_file_bytes)
+            limit = time_limit(self.timeout, size, limits)
+            if task.remote is not None:  # fetched in the same time: the per-GiB allowance again, for the transfer
+                limit += time_limit(0.0, size, limits)
+            known = self._limits[task.index] = (limit, size >= limits.large_file_bytes)
         return known
 
     def _limit(self, task: Task) -> float:

@@ -144,20 +144,20 @@ def iter_entries(
     says; the list itself may be a URL too. ``look_up=False`` gives each URL
     as one entry, unlisted (for counting).
     """
-    yield from _inputs(paths, True, look_up)
+    yield from walk_inputs(paths, True, look_up)
     if files_from is None:
         return
     if files_from == "-":
-        yield from _inputs(read_list(stdin, nul), follow_links, look_up)
+        yield from walk_inputs(read_list(stdin, nul), follow_links, look_up)
         return
     if _is_url(files_from):
         from provenance.storage import open_list
 
         with open_list(files_from) as remote_list:
-            yield from _inputs(read_list(remote_list, nul), follow_links, look_up)
+            yield from walk_inputs(read_list(remote_list, nul), follow_links, look_up)
         return
     with open(files_from, "rb") as stream:
-        yield from _inputs(read_list(stream, nul), follow_links, look_up)
+        yield from walk_inputs(read_list(stream, nul), follow_links, look_up)
 
 
 def _is_url(text: str) -> bool:
@@ -170,8 +170,11 @@ def _url_check(text: str) -> bool:
     return is_url(text)
 
 
-def _inputs(names: Iterable[str], follow: bool, look_up: bool) -> Iterator[Entry]:
-    """Local paths walked (in runs, one walk each), URLs listed (in chunks, looked up together)."""
+def walk_inputs(names: Iterable[str], follow: bool = True, look_up: bool = True) -> Iterator[Entry]:
+    """Local paths walked (in runs, one walk each), URLs listed (in chunks, looked up together).
+
+    ``follow``: as for :func:`provenance.paths.walk`; ``look_up=False``: each URL one entry, unlisted.
+    """
     for remote, run in itertools.groupby(names, key=_is_url):
         if not remote:
             yield from walk(run, follow=follow)
@@ -723,8 +726,8 @@ def _same_file(path: str, targets: list[tuple[str, os.stat_result]]) -> bool:
     return False
 
 
-def _require_stores(urls: list[str]) -> None:
-    """Stop (exit 2) before anything is read if a URL needs an extra that is not installed."""
+def require_stores(urls: list[str]) -> None:
+    """Raise :class:`ScanError` (exit 2) before anything is read if a URL needs an extra that is not installed."""
     if not urls:
         return
     from provenance.api import MissingExtraError
@@ -792,7 +795,7 @@ def _run(config: ScanConfig, options: Any, stdout: IO[bytes], stderr: IO[str], s
     if config.files_from not in (None, "-") and not urls[-1:] == [config.files_from]:
         if not os.path.isfile(config.files_from):
             raise ScanError(f"--files-from: no such file: {config.files_from}")
-    _require_stores(urls)
+    require_stores(urls)
 
     _refuse_overwriting_inputs(config, stdin)
 

@@ -270,11 +270,12 @@ def test_credentials_never_appear_in_any_output(store: Store, tmp_path: Path) ->
         assert fake not in text and "FAKEsessionTOKEN" not in text and store.secret not in text
 
 
-def test_missing_extra_exits_2_before_reading(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", ["scan", "check"])
+def test_missing_extra_exits_2_before_reading(tmp_path: Path, command: str) -> None:
     out = tmp_path / "out.jsonl"
     for blocked in (("s3fs",), ("fsspec", "s3fs")):
         prelude = f"import sys\nfor _name in {blocked!r}:\n    sys.modules[_name] = None\n"
-        code = f"sys.argv = ['provenance', 'scan', 's3://bucket/photos/', '--out', {str(out)!r}]\n"
+        code = f"sys.argv = ['provenance', {command!r}, 's3://bucket/photos/', '--out', {str(out)!r}]\n"
         done = subprocess.run(
             [sys.executable, "-c", prelude + code + "from provenance.cli import main\nmain()"],
             capture_output=True,
@@ -379,3 +380,53 @@ def test_any_fsspec_store_through_the_generic_path(tmp_path: Path) -> None:
             assert without_where(report.to_dict()) == without_where(check(SAMPLES / name, options).to_dict())
     finally:
         memory.rm("/provenance-generic", recursive=True)
+
+
+def test_the_local_pool_sizes_a_remote_task_by_its_listing_without_a_stat() -> None:
+    from provenance.api import Options
+    from provenance.batch import LocalPool, Remote, Task
+
+    pool = LocalPool(Options(), jobs=1, timeout=10)
+    gib = 1024**3
+    # No such path exists to stat: the size is the listed one, and the transfer gets its own allowance.
+    large = Task(0, "s3://bucket/video.mp4", remote=Remote("s3://bucket/video.mp4", 3 * gib, '"e"'))
+    assert pool._sized(large) == (10 + 30 + 30, True)
+    small = Task(1, "s3://bucket/a.jpg", remote=Remote("s3://bucket/a.jpg", 1000, '"e"'))
+    assert pool._sized(small) == (10, False)
+
+
+def test_check_reads_a_url_too(store: Store) -> None:
+    store.put("check/signed.jpg", (SAMPLES / "c2pa_ai_created.jpg").read_bytes())
+    url = f"s3://{BUCKET}/check/signed.jpg"
+    args = ["check", "--format", "json", url, str(SAMPLES / "c2pa_ai_created.jpg")]
+    done = subprocess.run(
+        [sys.executable, "-m", "provenance", *args], capture_output=True, text=True, cwd=REPO, env=store.env()
+    )
+    assert done.returncode == 1, done.stderr  # ai-generated: flagged
+    remote, local = json.loads(done.stdout)
+    assert remote["path"] == url and remote["etag"] and local["etag"] is None
+    assert without_where(remote) == without_where(local)
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_resume_in_json_and_csv_output(store: Store, tmp_path: Path, fmt: str) -> None:
+    for name in ("x.png", "y.jpg"):
+        store.put(f"resume-{fmt}/{name}", png_bytes() if name.endswith("png") else jpeg_bytes())
+    url = f"s3://{BUCKET}/resume-{fmt}/"
+    out, summary = tmp_path / f"out.{fmt}", tmp_path / "summary.json"
+    assert scan(store, url, "--format", fmt, "--out", str(out)).returncode == 0
+    first = out.read_text()
+    store.put(f"resume-{fmt}/z.png", png_bytes((48, 48)))
+    done = scan(store, url, "--format", fmt, "--out", str(out), "--resume", "--summary-json", str(summary))
+    assert done.returncode == 0, done.stderr
+    counts = json.loads(summary.read_text())
+    assert (counts["checked"], counts["resumed"]) == (1, 2)
+    if fmt == "json":
+        paths = sorted(r["path"] for r in json.loads(out.read_text()))  # still one valid array
+    else:
+        import csv
+
+        rows = list(csv.reader(out.read_text().splitlines()))
+        assert rows[0][0] == "path" and out.read_text().startswith(first)
+        paths = sorted(r[0] for r in rows[1:])
+    assert paths == [f"{url}x.png", f"{url}y.jpg", f"{url}z.png"]
