@@ -151,9 +151,13 @@ def iter_entries(
         yield from walk_inputs(read_list(stdin, nul), follow_links, look_up)
         return
     if _is_url(files_from):
-        from provenance.storage import open_list
+        from provenance.storage import describe, open_list
 
-        with open_list(files_from) as remote_list:
+        try:
+            remote_list = open_list(files_from)
+        except Exception as exc:
+            raise ScanError(f"--files-from {files_from}: cannot read the list: {describe(exc)[1]}") from None
+        with remote_list:
             yield from walk_inputs(read_list(remote_list, nul), follow_links, look_up)
         return
     with open(files_from, "rb") as stream:

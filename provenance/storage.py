@@ -101,6 +101,9 @@ def require(url: str) -> None:
     from provenance.api import MissingExtraError
 
     scheme = protocol(url)
+    if has_credentials(url):
+        # Not repeated here: the URL would carry the secret into the message.
+        raise UnsupportedURL(f"a {scheme}:// URL with {CREDENTIALS_IN_URL}")
     extra = EXTRAS.get(scheme)
     if extra is not None:
         missing = []
@@ -122,6 +125,32 @@ def require(url: str) -> None:
         raise UnsupportedURL(f"{url}: no store reads {scheme}:// URLs") from None
     except ImportError as exc:
         raise UnsupportedURL(f"{url}: reading {scheme}:// URLs needs a package that is not installed") from exc
+
+
+CREDENTIALS_IN_URL = (
+    "credentials in it is refused (they would be written to every record): "
+    "give them through the environment, a profile or an instance role"
+)
+
+
+def has_credentials(url: str) -> bool:
+    """Whether ``url`` holds a user name and password (``s3://KEY:SECRET@bucket/``).
+
+    S3 and GCS bucket names cannot hold ``@``, so any user part counts there;
+    elsewhere (``abfs://container@account...``) only one with a password.
+    """
+    scheme = protocol(url)
+    netloc = url[len(scheme) + 3 :].split("/", 1)[0]
+    user, at, _ = netloc.rpartition("@")
+    return bool(at) and (":" in user or EXTRAS.get(scheme) in ("s3", "gcs"))
+
+
+def redacted(url: str) -> str:
+    """``url`` without its user part (see :func:`has_credentials`)."""
+    scheme = protocol(url)
+    rest = url[len(scheme) + 3 :]
+    netloc, slash, path = rest.partition("/")
+    return f"{url[: len(scheme) + 3]}{netloc.rpartition('@')[2]}{slash}{path}"
 
 
 def filesystem(url: str) -> Any:
@@ -208,9 +237,16 @@ def entries(url: str) -> Iterator[Entry]:
     (no such bucket, access denied) is one entry with its error kind; a
     listing that fails part-way keeps what it gave and adds that entry.
     """
-    fs = filesystem(url)
-    scheme = _scheme_prefix(url)
-    path = fs._strip_protocol(url)
+    if has_credentials(url):
+        yield Entry(redacted(url), "unreadable", f"a URL with {CREDENTIALS_IN_URL}")
+        return
+    try:
+        fs = filesystem(url)
+        scheme = _scheme_prefix(url)
+        path = fs._strip_protocol(url)
+    except Exception as exc:  # the store's library could not be set up (a bad configuration, say)
+        yield _error_entry(url, exc, "reach the store")
+        return
     if url.endswith("/") or "/" not in path.strip("/"):
         yield from _listing(fs, scheme, path.rstrip("/"), url)
         return
@@ -313,12 +349,15 @@ def listed_entries(urls: list[str]) -> Iterator[Entry]:
     for together where the store's library is asynchronous. A prefix URL
     (ending in ``/``) is listed as on the command line.
     """
-    objects = [u for u in urls if not u.endswith("/")]
+    objects = [u for u in urls if not u.endswith("/") and not has_credentials(u)]
     infos: dict[str, Any] = {}
     if objects:
-        fs = filesystem(objects[0])
+        try:
+            fs = filesystem(objects[0])
+        except Exception:
+            fs = None  # each URL then gives its own error entry
         same = all(protocol(u) == protocol(objects[0]) for u in objects)
-        if same and getattr(fs, "async_impl", False):
+        if fs is not None and same and getattr(fs, "async_impl", False):
             import asyncio
 
             from fsspec.asyn import sync

@@ -430,3 +430,19 @@ def test_resume_in_json_and_csv_output(store: Store, tmp_path: Path, fmt: str) -
         assert rows[0][0] == "path" and out.read_text().startswith(first)
         paths = sorted(r[0] for r in rows[1:])
     assert paths == [f"{url}x.png", f"{url}y.jpg", f"{url}z.png"]
+
+
+def test_a_url_with_credentials_in_it_is_refused_without_repeating_them(store: Store, tmp_path: Path) -> None:
+    secret = "URLsecretNEVERprinted0042"
+    url = f"s3://AKIAEXAMPLE:{secret}@{BUCKET}/secrets/"
+    out = tmp_path / "out.jsonl"
+    given = scan(store, url, "--out", str(out))
+    assert given.returncode == 2 and "credentials" in given.stderr
+    assert secret not in given.stderr + given.stdout and (not out.exists() or secret not in out.read_text())
+    listing = tmp_path / "list.txt"
+    listing.write_text(f"{url}fine.png\n")
+    listed = scan(store, "--files-from", str(listing), "--out", str(out))
+    assert listed.returncode == 2
+    (record,) = records(out)
+    assert record["path"] == f"s3://{BUCKET}/secrets/fine.png" and record["error"]["kind"] == "unreadable"
+    assert secret not in listed.stderr + listed.stdout + out.read_text()
