@@ -254,9 +254,13 @@ def test_credentials_never_appear_in_any_output(store: Store, tmp_path: Path) ->
     kinds = {r["path"].rsplit("/", 1)[-1]: (r["error"] or {}).get("kind") for r in records(out)}
     assert kinds == {"fine.png": None, "refused.png": "permission-denied"}
     rendered = subprocess.run(
-        [sys.executable, "-m", "provenance", "report", str(out), "--out", str(page)], capture_output=True, cwd=REPO
+        [sys.executable, "-m", "provenance", "report", str(out), "--thumbnails", "--out", str(page)],
+        capture_output=True,
+        cwd=REPO,
     )
     assert rendered.returncode == 0
+    # No local file to preview, and none fetched: the page says so rather than "no longer there".
+    assert page.read_text().count("an object in a store, which is not fetched again for a preview") == 2
     texts = [done.stdout, done.stderr, out.read_text(), page.read_text()]
     assert not any(store.secret in t for t in texts)
     # A distinctive fake secret: every request is refused (the listing itself).
@@ -298,6 +302,7 @@ def _can_unshare() -> bool:
         return False
 
 
+@pytest.mark.network
 def test_a_scan_inside_a_private_network_namespace(tmp_path: Path) -> None:
     """Only loopback exists: the server and the scan share it, so the scan reached nothing else."""
     if not _can_unshare():
