@@ -240,6 +240,13 @@ def entries(url: str) -> Iterator[Entry]:
     if has_credentials(url):
         yield Entry(redacted(url), "unreadable", f"a URL with {CREDENTIALS_IN_URL}")
         return
+    from provenance.api import MissingExtraError
+
+    try:
+        require(url)  # a URL from a list: checked here, one entry each (those given as arguments were, up front)
+    except (MissingExtraError, UnsupportedURL) as exc:
+        yield Entry(url, "unreadable", str(exc))
+        return
     try:
         fs = filesystem(url)
         scheme = _scheme_prefix(url)

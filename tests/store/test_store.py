@@ -293,6 +293,27 @@ def test_missing_extra_exits_2_before_reading(tmp_path: Path, command: str) -> N
         assert done.stdout == "" and not out.exists()
 
 
+def test_a_listed_url_without_its_extra_is_an_error_record_naming_it(tmp_path: Path) -> None:
+    listing, out = tmp_path / "list.txt", tmp_path / "out.jsonl"
+    local = tmp_path / "here.png"
+    local.write_bytes(png_bytes())
+    listing.write_text(f"s3://bucket/photo.jpg\n{local}\n")
+    prelude = "import sys\nsys.modules['s3fs'] = None\n"
+    code = f"sys.argv = ['provenance', 'scan', '--files-from', {str(listing)!r}, '--out', {str(out)!r}]\n"
+    done = subprocess.run(
+        [sys.executable, "-c", prelude + code + "from provenance.cli import main\nmain()"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    got = {r["path"]: r for r in records(out)}
+    assert "pip install 'provenance[s3]'" in got["s3://bucket/photo.jpg"]["error"]["message"]
+    assert got[str(local)]["error"] is None  # the rest of the list is checked
+
+
 def _can_unshare() -> bool:
     if shutil.which("unshare") is None or shutil.which("ip") is None:
         return False
