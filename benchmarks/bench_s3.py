@@ -4,10 +4,11 @@ Not a test: nothing here runs in CI. The pieces, all on this machine:
 
 * moto's S3 server (``tests/store/server.py``) on 127.0.0.1, holding the
   first ``--count`` files of the benchmark corpus (``make_corpus.py``);
-* a delay line in front of it: a small asyncio TCP proxy that hands each
-  chunk of every response to the client ``--latency-ms`` after it arrived
-  from the server (order kept, throughput not limited: a delay, like
-  ``tc qdisc ... netem delay``, which this machine's kernel does not have);
+* a delay line in front of it (``tests/store/delay.py``): a small asyncio
+  TCP proxy that hands each chunk of every response to the client
+  ``--latency-ms`` after it arrived from the server (order kept, throughput
+  not limited: a delay, like ``tc qdisc ... netem delay``, which this
+  machine's kernel does not have);
 * ``provenance scan s3://bench/corpus/ --jobs W`` for each W of ``--jobs``
   (and ``--scheduler S`` passed through when given, for the Dask scheduler),
   timed from start to exit, through the delay line and, for comparison,
@@ -23,7 +24,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import shutil
@@ -40,57 +40,6 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 BUCKET = "bench"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "bench-key", "AWS_SECRET_ACCESS_KEY": "bench-secret"}
-
-
-# --- the delay line ---------------------------------------------------------------------
-
-
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, delay: float) -> None:
-    """Copy ``reader`` to ``writer``, each chunk written ``delay`` seconds after it was read."""
-    loop = asyncio.get_running_loop()
-    line: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
-
-    async def drain() -> None:
-        while True:
-            due, data = await line.get()
-            wait = due - loop.time()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            if not data:
-                break
-            writer.write(data)
-            await writer.drain()
-        writer.close()
-
-    sender = asyncio.create_task(drain())
-    try:
-        while data := await reader.read(1 << 16):
-            line.put_nowait((loop.time() + delay, data))
-    except ConnectionError:
-        pass
-    line.put_nowait((loop.time() + delay, b""))
-    try:
-        await sender
-    except ConnectionError:
-        pass
-
-
-async def _proxy(upstream_port: int, delay: float) -> None:
-    async def handle(client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
-        try:
-            server_reader, server_writer = await asyncio.open_connection("127.0.0.1", upstream_port)
-        except OSError:
-            client_writer.close()
-            return
-        await asyncio.gather(
-            _pipe(client_reader, server_writer, 0.0),  # requests go straight through
-            _pipe(server_reader, client_writer, delay),  # responses are delayed
-        )
-
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    print(server.sockets[0].getsockname()[1], flush=True)
-    async with server:
-        await server.serve_forever()
 
 
 # --- the parts ---------------------------------------------------------------------------
@@ -217,12 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=1, help="scans per setting (the median is reported)")
     parser.add_argument("--scheduler", help="passed to provenance scan --scheduler (e.g. a Dask scheduler address)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
-    parser.add_argument("--proxy", nargs=2, type=float, metavar=("UPSTREAM_PORT", "DELAY_S"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.proxy:
-        asyncio.run(_proxy(int(args.proxy[0]), args.proxy[1]))
-        return 0
-
     files = sorted(p for p in args.corpus.iterdir() if p.is_file())[: args.count]
     if not files:
         parser.error(f"no files in {args.corpus}: run benchmarks/make_corpus.py first")
@@ -233,7 +177,8 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         size = upload(direct, files)
         print(f"uploaded {len(files)} files, {size / 1e6:.0f} MB, in {time.perf_counter() - started:.1f} s")
-        proxy, proxy_port = start([sys.executable, __file__, "--proxy", str(port), str(args.latency_ms / 1000)])
+        delay_line = [sys.executable, str(REPO / "tests" / "store" / "delay.py"), str(port), str(args.latency_ms / 1e3)]
+        proxy, proxy_port = start(delay_line)
         delayed = f"http://127.0.0.1:{proxy_port}"
         latency = {"direct_ms": request_latency(direct) * 1000, "delayed_ms": request_latency(delayed) * 1000}
         print(f"one small GetObject: {latency['direct_ms']:.1f} ms direct, {latency['delayed_ms']:.1f} ms delayed")

@@ -58,9 +58,10 @@ class Store:
         return str(self.client.put_object(Bucket=BUCKET, Key=key, Body=body)["ETag"])
 
 
-def start_server(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
+def start_server(env: dict[str, str], script: str = "server.py", *args: str) -> tuple[subprocess.Popen[bytes], int]:
+    """Start ``script`` (the S3 server, or the delay line in front of it); it prints its port."""
     process = subprocess.Popen(
-        [sys.executable, str(HERE / "server.py")],
+        [sys.executable, str(HERE / script), *args],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -100,13 +101,17 @@ def store() -> Iterator[Store]:
         client.create_bucket(Bucket=BUCKET)
         yield Store(endpoint, key["AccessKeyId"], key["SecretAccessKey"], client)
     finally:
-        assert process.stdin is not None
-        process.stdin.close()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_server(process)
+
+
+def stop_server(process: subprocess.Popen[bytes]) -> None:
+    assert process.stdin is not None
+    process.stdin.close()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 @pytest.fixture()
