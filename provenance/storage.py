@@ -3,9 +3,9 @@
 Two halves, one for each side of a scan:
 
 * listing, where the inputs are walked (:func:`entries`): a URL naming a
-  prefix (``s3://bucket/photos/``, or a bucket) is listed page by page and
-  each page given out before the next is asked for, so a listing of
-  millions of keys is never held whole; each object comes with what the
+  prefix (``s3://bucket/photos/``, or a bucket) is listed page by page on
+  S3, each page given out before the next is asked for, so a listing of
+  millions of keys is never held whole (other stores: a folder at a time); each object comes with what the
   listing said of it (size, ETag or generation, version id, modification
   time: :class:`~provenance.batch.Remote`), with no request per object.
   A prefix takes the objects a folder walk would (:func:`provenance.paths.wanted_in_walk`);
@@ -290,41 +290,34 @@ def _wanted(relative: str) -> bool:
 def _s3_listing(fs: Any, scheme: str, path: str) -> Iterator[Entry]:
     """ListObjectsV2, one page per request, each page handed out before the next is asked for.
 
-    s3fs's own ``find`` gathers the whole listing into one dictionary; its
-    page generator (``_list_pages``: one ``list_objects_v2`` call per page
-    through its retrying ``_call_s3``) is driven here one page at a time.
+    s3fs's own ``find`` gathers the whole listing into one dictionary; here
+    each page is one ``list_objects_v2`` call through s3fs's retrying
+    ``_call_s3``, its continuation token kept for the next.
     """
     from fsspec.asyn import sync
 
     bucket, _, key = path.partition("/")
     prefix = f"{key}/" if key else ""
-    pages = fs._list_pages("list_objects_v2", Bucket=bucket, Prefix=prefix, MaxKeys=PAGE_SIZE)
 
-    async def next_page() -> dict[str, Any] | None:
-        try:
-            page: dict[str, Any] = await pages.__anext__()
-        except StopAsyncIteration:
-            return None
-        return page
+    async def page(token: str | None) -> dict[str, Any]:
+        asked: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, "MaxKeys": PAGE_SIZE}
+        if token:
+            asked["ContinuationToken"] = token
+        answer: dict[str, Any] = await fs._call_s3("list_objects_v2", **asked)
+        return answer
 
-    try:
-        while True:
-            page = sync(fs.loop, next_page)
-            if page is None:
-                return
-            for item in page.get("Contents", ()):
-                name = item["Key"]
-                if not _wanted(name[len(prefix) :]):
-                    continue
-                url = f"{scheme}{bucket}/{name}"
-                yield Entry(url, remote=remote_of(url, item))
-    finally:
-        # A scan stopped part-way: close the page generator on its own loop.
-        if fs.loop is not None and not fs.loop.is_closed():
-            try:
-                sync(fs.loop, pages.aclose)
-            except Exception:
-                pass
+    token: str | None = None
+    while True:
+        answer = sync(fs.loop, page, token)
+        for item in answer.get("Contents", ()):
+            name = item["Key"]
+            if not _wanted(name[len(prefix) :]):
+                continue
+            url = f"{scheme}{bucket}/{name}"
+            yield Entry(url, remote=remote_of(url, item))
+        token = answer.get("NextContinuationToken")
+        if not answer.get("IsTruncated") or not token:
+            return
 
 
 def _generic_listing(fs: Any, scheme: str, path: str) -> Iterator[Entry]:
