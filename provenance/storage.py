@@ -69,7 +69,7 @@ _URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+)://")
 
 
 class UnsupportedURL(ValueError):
-    """A URL whose scheme no installed fsspec implementation reads."""
+    """A URL that is not read: not an object store's, or with credentials in it."""
 
 
 def is_url(text: str) -> bool:
@@ -92,9 +92,11 @@ def protocol(url: str) -> str:
 def require(url: str) -> None:
     """Raise :class:`~provenance.api.MissingExtraError` unless ``url`` can be read here.
 
-    For the stores in :data:`EXTRAS`, the extra's modules must import; any
-    other scheme must be one fsspec knows and can load (else
-    :class:`UnsupportedURL`). Nothing is fetched or connected to.
+    Only the stores of :data:`EXTRAS` are read, each when its extra's
+    modules import; any other scheme (``http://``, ``ftp://``, ...) is
+    refused with :class:`UnsupportedURL`, even where fsspec could read it:
+    a scan reads the user's object store, not the web. Nothing is fetched
+    or connected to.
     """
     import importlib
 
@@ -105,26 +107,17 @@ def require(url: str) -> None:
         # Not repeated here: the URL would carry the secret into the message.
         raise UnsupportedURL(f"a {scheme}:// URL with {CREDENTIALS_IN_URL}")
     extra = EXTRAS.get(scheme)
-    if extra is not None:
-        missing = []
-        for module, distribution in _EXTRA_MODULES[extra]:
-            try:
-                importlib.import_module(module)
-            except ImportError:
-                missing.append(distribution)
-        if missing:
-            raise MissingExtraError(f"reading {scheme}:// URLs", extra, missing)
-        return
-    try:
-        import fsspec
-    except ImportError:
-        raise MissingExtraError(f"reading {scheme}:// URLs", "s3", ["fsspec"]) from None
-    try:
-        fsspec.get_filesystem_class(scheme)
-    except ValueError:
-        raise UnsupportedURL(f"{url}: no store reads {scheme}:// URLs") from None
-    except ImportError as exc:
-        raise UnsupportedURL(f"{url}: reading {scheme}:// URLs needs a package that is not installed") from exc
+    if extra is None:
+        known = ", ".join(f"{s}://" for s in EXTRAS)
+        raise UnsupportedURL(f"{scheme}:// URLs are not read (object stores only: {known})")
+    missing = []
+    for module, distribution in _EXTRA_MODULES[extra]:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            missing.append(distribution)
+    if missing:
+        raise MissingExtraError(f"reading {scheme}:// URLs", extra, missing)
 
 
 CREDENTIALS_IN_URL = (
@@ -349,7 +342,7 @@ def listed_entries(urls: list[str]) -> Iterator[Entry]:
     for together where the store's library is asynchronous. A prefix URL
     (ending in ``/``) is listed as on the command line.
     """
-    objects = [u for u in urls if not u.endswith("/") and not has_credentials(u)]
+    objects = [u for u in urls if not u.endswith("/") and _readable(u)]  # the rest: an error entry each, unasked
     infos: dict[str, Any] = {}
     if objects:
         try:
@@ -380,6 +373,17 @@ def listed_entries(urls: list[str]) -> Iterator[Entry]:
             yield from entries(url + "/")
         else:
             yield Entry(url, remote=remote_of(url, info))
+
+
+def _readable(url: str) -> bool:
+    """Whether :func:`require` lets ``url`` be read."""
+    from provenance.api import MissingExtraError
+
+    try:
+        require(url)
+    except (MissingExtraError, UnsupportedURL):
+        return False
+    return True
 
 
 def open_list(url: str) -> IO[bytes]:
