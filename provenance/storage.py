@@ -5,11 +5,12 @@ Two halves, one for each side of a scan:
 * listing, where the inputs are walked (:func:`entries`): a URL naming a
   prefix (``s3://bucket/photos/``, or a bucket) is listed page by page on
   S3, each page given out before the next is asked for, so a listing of
-  millions of keys is never held whole (other stores: a folder at a time); each object comes with what the
-  listing said of it (size, ETag or generation, version id, modification
-  time: :class:`~provenance.batch.Remote`), with no request per object.
-  A prefix takes the objects a folder walk would (:func:`provenance.paths.wanted_in_walk`);
-  a URL naming one object is checked whatever its name, after one ``info``.
+  millions of keys is never held whole (GCS, Azure: a folder at a time);
+  each object comes with what the listing said of it (size, ETag or
+  generation, version id, modification time: :class:`~provenance.batch.Remote`),
+  with no request per object. A prefix takes the objects a folder walk
+  would (:func:`provenance.paths.wanted_in_walk`); a URL naming one object
+  is checked whatever its name, after one ``info``.
 * fetching, where the checks run (:func:`fetch_all`, called by
   :func:`provenance.batch.prefetch`): the objects of a batch are fetched
   concurrently, each whole and once (every report has a SHA-256, so ranged
@@ -30,7 +31,7 @@ import datetime as _dt
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, Any
 
 from provenance.paths import Entry, wanted_in_walk
@@ -73,9 +74,10 @@ class UnsupportedURL(ValueError):
 
 
 def is_url(text: str) -> bool:
-    """Whether ``text`` is a store URL (``scheme://...``) rather than a local path.
+    """Whether ``text`` is a URL (``scheme://...``) rather than a local path.
 
-    ``file://`` is not: local files are walked as paths.
+    ``file://`` is not: local files are walked as paths. Of the others only
+    object stores' are read (:func:`require` refuses the rest).
     """
     match = _URL.match(text)
     return match is not None and match.group(1).lower() != "file"
@@ -642,8 +644,3 @@ def _copy_to_file(fs: Any, path: str, limit: int) -> IO[bytes] | int:
         file.close()
         raise
     return file
-
-
-def remote_inputs(paths: Iterable[str]) -> list[str]:
-    """The URLs among ``paths``."""
-    return [p for p in paths if is_url(p)]
