@@ -249,11 +249,22 @@ def test_resume_keys_objects_by_etag_and_size(store: Store, tmp_path: Path) -> N
     assert before["bad.jpg"]["verdict"] == "error"
     lines = {json.loads(line)["path"]: line for line in out.read_text().splitlines()}
 
-    # Unchanged again: nothing is fetched but the error, which is checked again.
-    again = scan(store, url, "--out", str(out), "--resume", "--summary-json", str(summary))
+    # Unchanged again: nothing is fetched but the error, which is checked again. The requests are
+    # seen on their way to the server, through a delay line of no delay that logs them.
+    log = tmp_path / "requests.log"
+    port = store.endpoint.rsplit(":", 1)[1]
+    proxy, proxy_port = start_server(dict(os.environ), "delay.py", port, "0", str(log))
+    try:
+        env = store.env(AWS_ENDPOINT_URL=f"http://127.0.0.1:{proxy_port}")
+        again = scan(store, url, "--out", str(out), "--resume", "--summary-json", str(summary), env=env)
+    finally:
+        stop_server(proxy)
     assert again.returncode == 2, again.stderr
     counts = json.loads(summary.read_text())
     assert (counts["checked"], counts["resumed"], counts["files"]) == (1, 3, 4)
+    requests = log.read_text().splitlines()
+    fetched = sorted(r.split("?")[0].rsplit("/", 1)[-1] for r in requests if not r.startswith(f"GET /{BUCKET}?"))
+    assert fetched == ["bad.jpg"], requests  # the listing, and one GET: the file that was an error
 
     # b.png rewritten (new ETag), c.jpg deleted: b is checked again, c's record goes, a's stays as it was.
     store.put("resume/b.png", png_bytes(text={"Comment": "second, longer"}))
