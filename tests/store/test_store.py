@@ -537,3 +537,30 @@ def test_a_url_with_credentials_in_it_is_refused_without_repeating_them(store: S
     (record,) = records(out)
     assert record["path"] == f"s3://{BUCKET}/secrets/fine.png" and record["error"]["kind"] == "unreadable"
     assert secret not in listed.stderr + listed.stdout + out.read_text()
+
+
+def test_a_listing_of_more_than_one_page_is_checked_as_it_comes(store: Store, tmp_path: Path) -> None:
+    """1,030 objects: two pages of ListObjectsV2 (1,000 keys each at most); objects of the first page are
+    fetched before the second page is asked for, as the requests on their way to the server show."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    tiny = png_bytes((1, 1))
+    keys = [f"pages/{i:04}.png" for i in range(1030)]
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda key: store.put(key, tiny), keys))
+    log, out, summary = tmp_path / "requests.log", tmp_path / "out.jsonl", tmp_path / "summary.json"
+    port = store.endpoint.rsplit(":", 1)[1]
+    proxy, proxy_port = start_server(dict(os.environ), "delay.py", port, "0", str(log))
+    try:
+        env = store.env(AWS_ENDPOINT_URL=f"http://127.0.0.1:{proxy_port}")
+        done = scan(store, f"s3://{BUCKET}/pages/", "--out", str(out), "--summary-json", str(summary), env=env)
+    finally:
+        stop_server(proxy)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(summary.read_text())["files"] == 1030
+    assert sorted(r["path"] for r in records(out)) == [f"s3://{BUCKET}/{k}" for k in keys]
+    requests = log.read_text().splitlines()
+    listings = [i for i, r in enumerate(requests) if r.startswith(f"GET /{BUCKET}?")]
+    assert len(listings) == 2 and "continuation-token=" in requests[listings[1]]
+    fetched_first = [r for r in requests[: listings[1]] if r.startswith(f"GET /{BUCKET}/pages/")]
+    assert fetched_first, "the second page was asked for before any object of the first was fetched"
