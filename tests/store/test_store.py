@@ -564,3 +564,19 @@ def test_a_listing_of_more_than_one_page_is_checked_as_it_comes(store: Store, tm
     assert len(listings) == 2 and "continuation-token=" in requests[listings[1]]
     fetched_first = [r for r in requests[: listings[1]] if r.startswith(f"GET /{BUCKET}/pages/")]
     assert fetched_first, "the second page was asked for before any object of the first was fetched"
+
+
+def test_workers_forked_while_the_listing_runs_keep_working(in_process: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers recycled every 3 files are forked while the parent lists (fsspec's I/O thread running):
+    each child makes its own connection and every object comes back checked."""
+    from provenance import storage
+    from provenance.api import Options
+    from provenance.batch import LocalPool, Task
+
+    for i in range(40):
+        in_process.put(f"fork/{i:03}.png", png_bytes((4, 4)))
+    monkeypatch.setattr(storage, "PAGE_SIZE", 7)
+    tasks = (Task(i, e.path, remote=e.remote) for i, e in enumerate(storage.entries(f"s3://{BUCKET}/fork/")))
+    pool = LocalPool(Options(), jobs=2, recycle=3, timeout=30)
+    reports = [r for _, r in pool.run(tasks)]
+    assert len(reports) == 40 and all(r.error is None and r.etag for r in reports)
