@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 from provenance import __version__
 from provenance.evidence import Evidence, RawField, ReadIssue
@@ -30,6 +30,9 @@ from provenance.read import _failed as failed_reader
 from provenance.read.c2pa import TrustList, TrustSettings, default_trust_lists, user_trust_list
 from provenance.report import Report, ReportError
 from provenance.unicode import valid_text
+
+if TYPE_CHECKING:
+    from provenance.batch import Fetched, Remote
 
 
 @lru_cache(maxsize=1)
@@ -329,6 +332,60 @@ def check_found(name: str, found: Found, options: Options | None = None) -> Repo
     return _check_bytes(data, name, options, opened.st_mtime)
 
 
+def check_object(remote: Remote, fetched: Fetched, options: Options | None = None) -> Report:
+    """Check an object from a store, as :func:`provenance.batch.prefetch` fetched it.
+
+    The report is the one the same bytes give as a local file (a video or
+    audio object is read by the media readers through a file object, an
+    image as :func:`check_bytes` reads it), with ``path`` the object's URL,
+    ``mtime`` and ``etag``/``version`` as the store gave them. A failed
+    fetch is an ``error`` report of the fetch's kind. A temporary file
+    holding a large object is closed here.
+    """
+    options = options or Options()
+    if options.watermarks:
+        require_watermarks()
+    if options.fragments:
+        options = replace(options, fragments=False)  # an object has no folder of fragments beside it here
+    rules = options.rules or _builtin_rules()
+    url = remote.url
+    etag = fetched.etag or remote.etag
+    version = fetched.version or remote.version
+    mtime = fetched.mtime if fetched.mtime is not None else remote.mtime
+    try:
+        if fetched.error is not None:
+            kind, message = fetched.error
+            report = _error(url, kind, message, None, None, rules)
+        elif fetched.file is not None:
+            report = _check_fd(fetched.file.fileno(), url, options, mtime)
+        else:
+            report = _check_bytes(fetched.data or b"", url, options, mtime)
+    finally:
+        if fetched.file is not None:
+            fetched.file.close()
+    return replace(report, etag=etag, version=version)
+
+
+def _check_fd(fd: int, name: str, options: Options, mtime: float | None) -> Report:
+    """Check the file open at ``fd`` (a fetched object's temporary file) as :func:`check_found` checks one."""
+    rules = options.rules or _builtin_rules()
+    limit = options.limits.max_file_bytes
+    try:
+        size = os.fstat(fd).st_size
+        os.lseek(fd, 0, os.SEEK_SET)
+        media_type = _media_type(fd, size)
+        if media_type is not None:
+            return _check_media(fd, name, media_type, mtime, options, None)
+        data = read_bounded(fd, size, limit)
+        if len(data) > limit:
+            total, digest = _hash_rest(fd, data)
+            message = f"{total} bytes is over the {limit}-byte file size limit"
+            return _error(name, "limit-exceeded", message, total, digest, rules)
+    except OSError as exc:
+        return _error(name, _os_kind(exc), f"cannot read the fetched object: {exc.strerror or exc}", None, None, rules)
+    return _check_bytes(data, name, options, mtime)
+
+
 def _media_type(fd: int, size: int) -> str | None:
     """The video or audio media type of the open file ``fd``, from its first bytes; ``None`` for the rest."""
     # An image is known by its first 64 bytes (container.sniff looks further only for SVG text, and what
@@ -346,7 +403,7 @@ def _media_type(fd: int, size: int) -> str | None:
 
 
 def _check_media(
-    fd: int, name: str, media_type: str, mtime: float, options: Options, folder: str | None = None
+    fd: int, name: str, media_type: str, mtime: float | None, options: Options, folder: str | None = None
 ) -> Report:
     """Check a video or audio file from its open descriptor, never holding it whole in memory.
 

@@ -45,7 +45,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
-from typing import Any, Protocol, TypeVar, overload
+from typing import IO, Any, Protocol, TypeVar, overload
 
 from provenance.api import Options, check, check_bytes, check_found, prepare
 from provenance.limits import Limits
@@ -67,13 +67,32 @@ class Remote:
 
 
 @dataclass(frozen=True, slots=True)
+class Fetched:
+    """An object fetched by :func:`prefetch`: its bytes, a temporary file holding it, or why it was not fetched.
+
+    ``file``: an unlinked temporary file (a large object), closed once checked.
+    ``error``: ``(kind, message)`` of a fetch that failed (``not-found``,
+    ``permission-denied``, ``changed-during-scan``, ``limit-exceeded`` ...).
+    ``etag``, ``version``, ``mtime``: as the store answered the fetch, where it did.
+    """
+
+    data: bytes | None = None
+    file: IO[bytes] | None = None
+    error: tuple[str, str] | None = None
+    etag: str | None = None
+    version: str | None = None
+    mtime: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Task:
     """One input: a path to open, bytes already read (stdin), or an object in a store.
 
     ``found``: what the walk saw of the path (see :class:`provenance.paths.Found`);
     with it the check opens exactly that file, or reports it changed.
     ``remote``: the object a listing saw (``path`` is then its URL); it is
-    fetched where the check runs, by :func:`prefetch`, into ``data``.
+    fetched where the check runs, by :func:`prefetch`, into ``fetched``
+    (never sent between processes: it may hold an open temporary file).
     """
 
     index: int
@@ -81,6 +100,7 @@ class Task:
     data: bytes | None = None
     found: Found | None = None
     remote: Remote | None = None
+    fetched: Fetched | None = None
 
 
 class Scheduler(Protocol):
@@ -94,7 +114,17 @@ class Scheduler(Protocol):
 
 
 def check_task(task: Task, options: Options) -> Report:
-    """Check one task: what every scheduler runs for each file."""
+    """Check one task: what every scheduler runs for each file.
+
+    A remote task not fetched yet (a scheduler that did not call
+    :func:`prefetch`) is fetched here, alone.
+    """
+    if task.remote is not None:
+        from provenance.api import check_object
+
+        remote = task.remote
+        fetched = task.fetched if task.fetched is not None else prefetch([task], options)[0].fetched
+        return check_object(remote, fetched or Fetched(error=("internal-error", "the object was not fetched")), options)
     if task.data is not None:
         return check_bytes(task.data, task.path, options)
     if task.found is not None:
@@ -106,9 +136,15 @@ def prefetch(tasks: list[Task], options: Options) -> list[Task]:
     """``tasks`` made ready to check where they run, in the same order.
 
     Local paths and buffers are ready as they are; objects in a store are
-    fetched here, all of a batch at once (see ``provenance.storage``).
+    fetched here, all of a batch at once (see :func:`provenance.storage.fetch_all`):
+    each comes back with ``fetched`` set, a failed fetch included, which
+    :func:`check_task` turns into an ``error`` report. Never raises.
     """
-    return tasks
+    if not any(t.remote is not None and t.fetched is None for t in tasks):
+        return tasks
+    from provenance.storage import fetch_all
+
+    return fetch_all(tasks, options)
 
 
 def _dumps(message: Any) -> bytes:
@@ -164,14 +200,34 @@ def _worker(conn: Connection, options: Options, finish: Callable[[Report], Any])
     _keep_heap()
     while True:
         try:
-            message = pickle.loads(conn.recv_bytes())  # a list of (index, path, data, found), or None to stop
+            message = pickle.loads(conn.recv_bytes())  # a list of (index, path, data, found, remote), or None to stop
         except (EOFError, OSError):
             return
         if message is None:
             return
-        for index, path, data, found in message:
+        tasks = [Task(index, path, data, found, remote) for index, path, data, found, remote in message]
+        stop = False
+        if tasks and tasks[-1].remote is not None:
+            # Objects in a store: the messages already waiting are fetched with this one (one round trip for all).
+            while conn.poll(0):
+                try:
+                    more = pickle.loads(conn.recv_bytes())
+                except (EOFError, OSError):
+                    stop = True
+                    break
+                if more is None:
+                    stop = True
+                    break
+                tasks.extend(Task(index, path, data, found, remote) for index, path, data, found, remote in more)
+        # All of the batch's objects fetched at once, not one by one.
+        try:
+            tasks = prefetch(tasks, options)
+        except Exception:  # prefetch should not raise; if it does, check_task fetches each alone
+            pass
+        for task in tasks:
+            index, path = task.index, task.path
             try:
-                report = check_task(Task(index, path, data, found), options)
+                report = check_task(task, options)
             except Exception as exc:  # api.check should not raise; be sure
                 report = failed(path, "internal-error", f"{type(exc).__name__}: {exc}")
             try:
@@ -182,6 +238,8 @@ def _worker(conn: Connection, options: Options, finish: Callable[[Report], Any])
                 conn.send_bytes(_dumps((index, result)))  # one message a file: the parent times each file
             except (BrokenPipeError, OSError):
                 return
+        if stop:
+            return
 
 
 def _forked_worker(conn: Connection, options: Options, finish: Callable[[Report], Any]) -> None:
@@ -391,6 +449,8 @@ class LocalPool:
         if known is None:
             if task.data is not None:
                 size = len(task.data)
+            elif task.remote is not None:
+                size = task.remote.size  # as listed: no stat of a URL
             elif task.found is not None and task.found.size >= 0:
                 size = task.found.size  # what the walk saw: no second stat per file in the parent
             else:
@@ -401,7 +461,10 @@ class LocalPool:
                 except (OSError, ValueError):
                     size = 0
             limits = self.options.limits
-            known = self._limits[task.index] = (time_limit(self.timeout, size, limits), size >= limits.large_file_bytes)
+            limit = time_limit(self.timeout, size, limits)
+            if task.remote is not None:  # fetched in the same time: the per-GiB allowance again, for the transfer
+                limit += time_limit(0.0, size, limits)
+            known = self._limits[task.index] = (limit, size >= limits.large_file_bytes)
         return known
 
     def _limit(self, task: Task) -> float:
@@ -570,7 +633,7 @@ class LocalPool:
         if not batch:
             return
         try:
-            slot.conn.send_bytes(_dumps([(t.index, t.path, t.data, t.found) for t in batch]))
+            slot.conn.send_bytes(_dumps([(t.index, t.path, t.data, t.found, t.remote) for t in batch]))
         except (BrokenPipeError, OSError):
             for task in reversed(batch):
                 putback(task)

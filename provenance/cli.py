@@ -169,12 +169,19 @@ def _collect_from_now_on() -> None:
 def tasks_for(paths: list[str], max_bytes: int) -> tuple[list[Any], list[tuple[int, Any]]]:
     """Tasks to schedule, and reports for entries that cannot be checked."""
     from provenance.batch import Task, failed
-    from provenance.paths import walk
+    from provenance.scan import ScanError, require_stores, walk_inputs
+    from provenance.storage import is_url
 
     tasks: list[Task] = []
     early: list[tuple[int, Any]] = []
-    for index, entry in enumerate(walk(paths)):
-        if entry.error_kind:
+    try:  # a store URL without its extra: exit 2 before anything is read
+        require_stores([p for p in paths if is_url(p)])
+    except ScanError as exc:
+        raise _fail(str(exc)) from None
+    for index, entry in enumerate(walk_inputs(paths)):
+        if entry.remote is not None:
+            tasks.append(Task(index, entry.path, remote=entry.remote))
+        elif entry.error_kind:
             early.append((index, failed(entry.path, entry.error_kind, entry.error or entry.error_kind)))
         elif entry.path == "-":
             data = sys.stdin.buffer.read(max_bytes + 1)

@@ -25,7 +25,10 @@ import os
 import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from provenance.batch import Remote
 
 
 class Found(NamedTuple):
@@ -51,12 +54,16 @@ class Found(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """A file to check, or a path that will be reported with ``error``."""
+    """A file to check, or a path that will be reported with ``error``.
+
+    ``remote``: an object in a store, as its listing saw it (``path`` is its URL).
+    """
 
     path: str
     error_kind: str | None = None
     error: str | None = None
     found: Found | None = None
+    remote: Remote | None = None
 
 
 #: Error kind of a file replaced (by another file, a link, a folder) between the walk and its check.

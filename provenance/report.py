@@ -86,6 +86,9 @@ class Report:
     raw: tuple[RawField, ...] = ()
     tool_version: str = ""
     rules_digest: str = ""
+    #: An object in a store: its ETag (S3, Azure) or generation (GCS), and version id; ``None`` for a local file.
+    etag: str | None = None
+    version: str | None = None
 
     @property
     def flagged(self) -> bool:
@@ -147,6 +150,8 @@ class Report:
             "issues": [i.to_dict() for i in self.issues],
             "readers": list(self.readers),
             "mtime": self.mtime,
+            "etag": self.etag,
+            "version": self.version,
             "provenance": {"version": self.tool_version, "schema": SCHEMA_VERSION, "rules": self.rules_digest},
         }
         if verbose:

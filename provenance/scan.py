@@ -128,22 +128,67 @@ def _list_name(raw: bytes, nul: bool) -> str:
 
 
 def iter_entries(
-    paths: Iterable[str], files_from: str | None, nul: bool, stdin: IO[bytes], follow_links: bool = False
+    paths: Iterable[str],
+    files_from: str | None,
+    nul: bool,
+    stdin: IO[bytes],
+    follow_links: bool = False,
+    look_up: bool = True,
 ) -> Iterator[Entry]:
     """Every entry to check: the given paths walked, then the list's (``-``: stdin).
 
     A symbolic link named in the list is not followed (error kind
     ``symlink-not-followed``) unless ``follow_links``; one named in ``paths``
-    is, as the user typed it.
+    is, as the user typed it. A store URL (``s3://bucket/prefix/``, in
+    ``paths`` or in the list) is listed as :func:`provenance.storage.entries`
+    says; the list itself may be a URL too. ``look_up=False`` gives each URL
+    as one entry, unlisted (for counting).
     """
-    yield from walk(paths)
+    yield from walk_inputs(paths, True, look_up)
     if files_from is None:
         return
     if files_from == "-":
-        yield from walk(read_list(stdin, nul), follow=follow_links)
+        yield from walk_inputs(read_list(stdin, nul), follow_links, look_up)
+        return
+    if _is_url(files_from):
+        from provenance.storage import describe, open_list
+
+        try:
+            remote_list = open_list(files_from)
+        except Exception as exc:
+            raise ScanError(f"--files-from {files_from}: cannot read the list: {describe(exc)[1]}") from None
+        with remote_list:
+            yield from walk_inputs(read_list(remote_list, nul), follow_links, look_up)
         return
     with open(files_from, "rb") as stream:
-        yield from walk(read_list(stream, nul), follow=follow_links)
+        yield from walk_inputs(read_list(stream, nul), follow_links, look_up)
+
+
+def _is_url(text: str) -> bool:
+    return "://" in text and _url_check(text)
+
+
+def _url_check(text: str) -> bool:
+    from provenance.storage import is_url
+
+    return is_url(text)
+
+
+def walk_inputs(names: Iterable[str], follow: bool = True, look_up: bool = True) -> Iterator[Entry]:
+    """Local paths walked (in runs, one walk each), URLs listed (in chunks, looked up together).
+
+    ``follow``: as for :func:`provenance.paths.walk`; ``look_up=False``: each URL one entry, unlisted.
+    """
+    for remote, run in itertools.groupby(names, key=_is_url):
+        if not remote:
+            yield from walk(run, follow=follow)
+        elif not look_up:
+            yield from (Entry(url) for url in run)
+        else:
+            from provenance.storage import INFO_CHUNK, listed_entries
+
+            while chunk := list(itertools.islice(run, INFO_CHUNK)):
+                yield from listed_entries(chunk)
 
 
 # --- records ------------------------------------------------------------------
@@ -185,11 +230,52 @@ class Render:
 
 @dataclass(slots=True)
 class Previous:
-    """What ``--out`` held from an earlier run, once checked."""
+    """What ``--out`` held from an earlier run, once checked.
+
+    Records of objects in a store cannot be judged unchanged before the
+    store is listed (no ``stat`` of a URL): they wait in ``pending``, their
+    text in ``spool``, keyed by URL with the listing key they were made
+    for (:func:`remote_key`), and are written back when the listing shows
+    the same object (:meth:`take`); the others are checked again, and
+    those the listing no longer shows are dropped.
+    """
 
     done: set[str] = field(default_factory=set)  # paths not to check again
     records: list[tuple[str, str, str]] = field(default_factory=list)  # (path, verdict, state) kept
     dropped: int = 0
+    # URL -> (listing key, verdict, state, offset and length of the record in ``spool``)
+    pending: dict[str, tuple[tuple[Any, ...], str, str, int, int]] = field(default_factory=dict)
+    spool: IO[bytes] | None = None
+
+    def hold(self, path: str, key: tuple[Any, ...], verdict: str, state: str, text: bytes) -> None:
+        if self.spool is None:
+            self.spool = tempfile.TemporaryFile()
+        offset = self.spool.seek(0, os.SEEK_END)
+        self.spool.write(text)
+        self.pending[path] = (key, verdict, state, offset, len(text))
+
+    def take(self, path: str, key: tuple[Any, ...]) -> tuple[str, str, str, int, int] | None:
+        """The held record of ``path`` if it was made for the object the listing shows now (``key``)."""
+        held = self.pending.pop(path, None)
+        if held is None:
+            return None
+        if held[0] != key:
+            self.dropped += 1
+            return None
+        return (path, held[1], held[2], held[3], held[4])
+
+    def record(self, offset: int, length: int) -> bytes:
+        assert self.spool is not None
+        self.spool.seek(offset)
+        return self.spool.read(length)
+
+
+def remote_key(etag: Any, size: Any, mtime: Any) -> tuple[Any, ...]:
+    """What must match for a record of an object in a store to stand: its ETag (or generation) and size.
+
+    A store that gives no ETag: size and modification time, as for a local file.
+    """
+    return ("etag", etag, size) if etag else ("mtime", size, mtime)
 
 
 def _unchanged(data: dict[str, Any]) -> bool:
@@ -207,7 +293,9 @@ def load_previous(out: Path, fmt: str) -> Previous:
     """Read ``out`` for ``--resume`` and leave it ready to be appended to.
 
     JSON/JSONL records are kept when their file is unchanged (same path,
-    size and mtime) and was not an error; CSV rows carry no size or mtime,
+    size and mtime) and was not an error; those of objects in a store are
+    held until the listing shows whether the object is unchanged (same
+    URL, ETag or generation, and size: see :class:`Previous`); CSV rows carry no size or mtime,
     so rows without an error are kept by path, in the escaped form the
     path column holds (:func:`provenance.render.csv.csv_path`). Everything else (a record
     cut short by a killed run, errors, files changed since) is dropped, so
@@ -221,6 +309,15 @@ def load_previous(out: Path, fmt: str) -> Previous:
     else:
         items = _previous_json(raw, fmt, out, previous)
         for text, data in items:
+            path = data["path"]
+            if _is_url(path):
+                if data.get("verdict") != "error" and data.get("size") is not None:
+                    state = (data.get("credentials") or {}).get("state", "none")
+                    key = remote_key(data.get("etag"), data.get("size"), data.get("mtime"))
+                    previous.hold(path, key, str(data.get("verdict")), str(state), text)
+                else:
+                    previous.dropped += 1
+                continue
             if _unchanged(data):
                 kept.append(text)
                 path = data["path"]
@@ -633,9 +730,27 @@ def _same_file(path: str, targets: list[tuple[str, os.stat_result]]) -> bool:
     return False
 
 
+def require_stores(urls: list[str]) -> None:
+    """Raise :class:`ScanError` (exit 2) before anything is read if a URL needs an extra that is not installed."""
+    if not urls:
+        return
+    from provenance.api import MissingExtraError
+    from provenance.storage import UnsupportedURL, require
+
+    for url in urls:
+        try:
+            require(url)
+        except (MissingExtraError, UnsupportedURL) as exc:
+            raise ScanError(str(exc)) from None
+
+
 def _count(config: ScanConfig, display: _Display) -> None:
+    if any(_is_url(p) for p in (*config.paths, config.files_from or "")):
+        return  # listing a store twice for an ETA costs requests; no total shown
     try:
-        entries = iter_entries(config.paths, config.files_from, config.nul, io.BytesIO(), config.follow_links)
+        entries = iter_entries(
+            config.paths, config.files_from, config.nul, io.BytesIO(), config.follow_links, look_up=False
+        )
         total = sum(1 for _ in entries)
     except Exception:  # counting is only for the ETA
         return
@@ -680,8 +795,11 @@ def _run(config: ScanConfig, options: Any, stdout: IO[bytes], stderr: IO[str], s
         raise ScanError("no files to check: give paths or --files-from")
     if config.nul and config.files_from is None:
         raise ScanError("-0 applies to the --files-from list; give --files-from too")
-    if config.files_from not in (None, "-") and not os.path.isfile(config.files_from):
-        raise ScanError(f"--files-from: no such file: {config.files_from}")
+    urls = [p for p in (*config.paths, config.files_from or "") if _is_url(p)]
+    if config.files_from not in (None, "-") and not urls[-1:] == [config.files_from]:
+        if not os.path.isfile(config.files_from):
+            raise ScanError(f"--files-from: no such file: {config.files_from}")
+    require_stores(urls)
 
     _refuse_overwriting_inputs(config, stdin)
 
@@ -717,6 +835,7 @@ def _run(config: ScanConfig, options: Any, stdout: IO[bytes], stderr: IO[str], s
 
     render = Render(config.fmt)
     early: deque[Sent] = deque()
+    again: deque[tuple[str, str, str, int, int]] = deque()  # records of unchanged objects, to write back
     done_key: Callable[[str], str] = _identity
     if config.fmt == "csv":
         from provenance.render.csv import csv_path
@@ -727,6 +846,17 @@ def _run(config: ScanConfig, options: Any, stdout: IO[bytes], stderr: IO[str], s
     def tasks() -> Iterator[Task]:
         entries = iter_entries(config.paths, config.files_from, config.nul, stdin, config.follow_links)
         for index, entry in enumerate(entries):
+            if entry.remote is not None:
+                remote = entry.remote
+                if previous.pending:
+                    held = previous.take(entry.path, remote_key(remote.etag, remote.size, remote.mtime))
+                    if held is not None:
+                        again.append(held)
+                        continue
+                elif previous.done and done_key(entry.path) in previous.done:
+                    continue  # a CSV row: kept by its URL
+                yield Task(index, entry.path, remote=remote)
+                continue
             if previous.done and done_key(entry.path) in previous.done:
                 continue
             if ours and _same_file(entry.path, ours):
@@ -754,6 +884,14 @@ def _run(config: ScanConfig, options: Any, stdout: IO[bytes], stderr: IO[str], s
             summary.written += 1
         display.update(summary)
 
+    def emit_again(held: tuple[str, str, str, int, int]) -> None:
+        """Write back the record an earlier run made of an object the listing shows unchanged."""
+        _path, verdict, state, offset, length = held
+        record = previous.record(offset, length)
+        summary.add(verdict, state, None, resumed=True)
+        interrupts.guarded(lambda: sink.write(record))
+        display.update(summary)
+
     failure: str | None = None
     jobs = config.jobs or None
     pool = LocalPool(options, jobs=jobs)
@@ -764,9 +902,13 @@ def _run(config: ScanConfig, options: Any, stdout: IO[bytes], stderr: IO[str], s
                 for _index, outcome in results:
                     while early:
                         emit(early.popleft())
+                    while again:
+                        emit_again(again.popleft())
                     emit(outcome)
                 while early:
                     emit(early.popleft())
+                while again:
+                    emit_again(again.popleft())
             except KeyboardInterrupt:
                 summary.interrupted = True
                 summary.signal = interrupts.signum
@@ -823,7 +965,7 @@ def _refuse_overwriting_inputs(config: ScanConfig, stdin: IO[bytes]) -> None:
 
 def _listed_ahead(config: ScanConfig, stdin: IO[bytes]) -> Generator[str, None, None]:
     """The names in the ``--files-from`` list, read now without using it up; none from a pipe."""
-    if config.files_from is None:
+    if config.files_from is None or _is_url(config.files_from):
         return
     if config.files_from != "-":
         with open(config.files_from, "rb") as stream:

@@ -32,6 +32,7 @@ from typing import Any
 
 from provenance.limits import DEFAULT_LIMITS, Limits
 from provenance.read.media import MEDIA_TYPES
+from provenance.storage import is_url
 
 THUMBNAIL_PIXELS = 160
 THUMBNAIL_MAX_FILE_BYTES = 512 * 1024**2
@@ -205,6 +206,8 @@ class _Slot:
 
 #: Why a video or audio file has no preview: previews are of images only.
 MEDIA = "no preview is made of video or audio"
+#: An object read from a store (``s3://...``): ``report`` makes no request to fetch it again.
+STORED = "the file is an object in a store, which is not fetched again for a preview"
 
 
 def _text(value: Any) -> str | None:
@@ -230,6 +233,9 @@ def thumbnails_for(
             continue
         if _text(report.get("media_type")) in MEDIA_TYPES:  # never read or decoded for a preview
             out[path] = Preview(None, MEDIA)
+            continue
+        if is_url(path):
+            out[path] = Preview(None, STORED)
             continue
         size = report.get("size")
         key = (_text(report.get("sha256")), size if isinstance(size, int) and not isinstance(size, bool) else None)
