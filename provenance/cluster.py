@@ -1,0 +1,372 @@
+"""Checks on a Dask cluster: :class:`DaskScheduler`, what ``scan --scheduler dask://HOST:PORT`` uses.
+
+It implements :class:`provenance.batch.Scheduler` with the Dask futures API
+(the ``dask`` extra: ``pip install 'provenance[dask]'``):
+
+* a :class:`~distributed.WorkerPlugin` (registered with
+  ``client.register_plugin`` for the run, removed after) carries the
+  :class:`~provenance.api.Options` and ``finish`` to each worker once; it
+  loads the rules and readers there and keeps a :class:`~provenance.batch.LocalPool`
+  of one process per worker thread between batches. That child, forked
+  from the Dask worker, checks the files one by one with their time limit:
+  a file that hangs or crashes the native C2PA library kills only the child
+  (reported ``timeout`` / ``crash``, as on one machine) while the batch goes
+  on. Dask itself has no task time limit; this is it. Each child makes its
+  own C2PA context (a native context cannot cross processes).
+* tasks are batches of files, sized by count and by bytes, ramping up from
+  a few files so that a small scan still spreads over the workers; a
+  bounded window of batches per worker thread is in flight, taken lazily
+  from the task iterator (a listing of millions of keys is never held),
+  and results are yielded as batches complete (completion order).
+* a batch whose Dask worker died (``KilledWorker``: the scheduler retried it
+  ``distributed.scheduler.allowed-failures`` times) is split in halves and
+  resubmitted, down to one file, reported ``error`` with kind ``crash``;
+  every other file comes back exactly once (results are deduplicated by
+  task index against the files in flight).
+
+Workers must not be daemonic processes (``distributed.worker.daemon:
+False``): a daemonic process may not start the checking child. Workers
+started by a nanny get ``MALLOC_TRIM_THRESHOLD_=65536``, which slows checks
+by about a quarter: set ``distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_``
+to ``None``. See :data:`WORKER_CONFIG` and the README.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Iterator
+from typing import Any, overload
+
+from distributed import Client, WorkerPlugin, as_completed, get_worker
+from distributed.client import FutureCancelledError
+from distributed.scheduler import KilledWorker
+
+from provenance.api import Options, prepare
+from provenance.batch import LocalPool, R, Task, _Feed, _identity, failed, prefetch
+from provenance.report import Report
+
+#: The Dask settings workers need, as ``dask.config`` keys: give them to the
+#: processes that start the workers (the ``DASK_...`` environment variables
+#: in the README say the same).
+WORKER_CONFIG: dict[str, Any] = {
+    # A daemonic worker may not start the per-file checking process.
+    "distributed.worker.daemon": False,
+    # The nanny's default of 65536 turns off glibc's adaptive mmap threshold: ~25% slower checks.
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+}
+
+DAEMONIC = (
+    "the Dask workers run as daemonic processes, which may not start the process that checks each file "
+    "with its time limit: start them with distributed.worker.daemon set to False "
+    "(DASK_DISTRIBUTED__WORKER__DAEMON=False in the environment of dask worker)"
+)
+
+
+class ClusterError(OSError):
+    """The cluster cannot run the scan (unreachable, unusable workers, lost)."""
+
+
+class _WorkerSetupError(RuntimeError):
+    """Raised on a worker whose set-up failed (see :data:`DAEMONIC`)."""
+
+
+def _worker_settings() -> dict[str, Any]:
+    """What a worker runs with (run on each worker by :meth:`DaskScheduler.connect`)."""
+    return {
+        "daemon": bool(multiprocessing.current_process().daemon),
+        "malloc_trim": os.environ.get("MALLOC_TRIM_THRESHOLD_"),
+    }
+
+
+class _Checker(WorkerPlugin):
+    """The per-worker half of a run: options, rules, and the killable checking processes."""
+
+    def __init__(self, options: Options, finish: Callable[[Report], Any]) -> None:
+        self.options = options
+        self.finish = finish
+        self._idle: list[LocalPool] = []
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self.ready = False
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"options": self.options, "finish": self.finish}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["options"], state["finish"])  # type: ignore[misc]
+
+    def setup(self, worker: Any) -> None:
+        if multiprocessing.current_process().daemon:
+            raise _WorkerSetupError(DAEMONIC)
+        # Rules and the native libraries loaded once here, shared by the children forked after.
+        prepare(self.options, readers=True)
+        self._idle.append(self._pool())  # the first child, ready before the first batch
+        self.ready = True
+
+    def teardown(self, worker: Any) -> None:
+        self._stopping.set()  # a batch still running stops at its next file (killing a busy child)
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for pool in idle:
+            pool.close()
+
+    def _pool(self) -> LocalPool:
+        pool = LocalPool(self.options, jobs=1)
+        pool.keep()
+        return pool
+
+    def check(self, tasks: list[Task]) -> list[tuple[int, Any]]:
+        """Fetch and check one batch, each file in the child with its time limit."""
+        with self._lock:
+            pool = self._idle.pop() if self._idle else None
+        if pool is None:  # one more thread of this worker running a batch
+            pool = self._pool()
+        results: list[tuple[int, Any]] = []
+        try:
+            try:
+                ready = prefetch(tasks, self.options)
+            except Exception as exc:  # prefetch should not raise; be sure
+                message = f"{type(exc).__name__}: {exc}"
+                return [(t.index, self.finish(failed(t.path, "internal-error", message))) for t in tasks]
+            run = pool.run(ready, self.finish)
+            try:
+                for pair in run:
+                    results.append(pair)
+                    if self._stopping.is_set():
+                        break
+            finally:
+                if isinstance(run, Generator):
+                    run.close()  # kills the child if it is still busy
+        finally:
+            with self._lock:
+                if self._stopping.is_set():
+                    pool.close()
+                else:
+                    self._idle.append(pool)
+        return results
+
+
+def _check_batch(name: str, tasks: list[Task]) -> list[tuple[int, Any]]:
+    """The Dask task: one batch, checked by this worker's plugin ``name``."""
+    plugin = get_worker().plugins.get(name)
+    if not isinstance(plugin, _Checker) or not plugin.ready:
+        raise _WorkerSetupError(f"the provenance plugin is not set up on this worker: {DAEMONIC}")
+    return plugin.check(tasks)
+
+
+def _size(task: Task) -> int:
+    """Bytes of a task, for batch sizing: from the listing, the buffer, or the file."""
+    if task.remote is not None:
+        return task.remote.size
+    if task.data is not None:
+        return len(task.data)
+    found = task.found
+    where = task.path if found is None else os.path.join(found.root or "", found.name)
+    try:
+        return os.stat(where).st_size
+    except (OSError, ValueError):
+        return 0
+
+
+class DaskScheduler:
+    """Run checks on an existing Dask cluster (see the module docstring).
+
+    ``address``: the scheduler's (``tcp://HOST:PORT``), or ``scheduler_file``:
+    the JSON file ``dask scheduler --scheduler-file`` writes; or ``client``,
+    an open :class:`~distributed.Client` (not closed by :meth:`close`).
+    Batches hold ``min_files`` files at first, doubling up to ``max_files``,
+    and are cut at ``max_bytes``; ``per_thread`` batches are in flight per
+    worker thread.
+    """
+
+    def __init__(
+        self,
+        options: Options,
+        address: str | None = None,
+        scheduler_file: str | None = None,
+        client: Any = None,
+        min_files: int = 16,
+        max_files: int = 256,
+        max_bytes: int = 256 << 20,
+        per_thread: int = 2,
+        connect_timeout: float = 10.0,
+    ) -> None:
+        self.options = options
+        self.address = address
+        self.scheduler_file = scheduler_file
+        self.client: Any = client  # a distributed.Client (its methods are untyped)
+        self._owns = client is None
+        self.min_files = max(1, min_files)
+        self.max_files = max(self.min_files, max_files)
+        self.max_bytes = max_bytes
+        self.per_thread = max(1, per_thread)
+        self.connect_timeout = connect_timeout
+        self.notes: list[str] = []
+
+    @property
+    def where(self) -> str:
+        return self.address or f"the scheduler file {self.scheduler_file}"
+
+    def connect(self) -> Any:
+        """Connect (once) and check the workers' settings; raises :class:`ClusterError`."""
+        if self.client is not None:
+            return self.client
+        try:
+            client: Any = Client(  # type: ignore[no-untyped-call]
+                address=self.address,
+                scheduler_file=self.scheduler_file,
+                timeout=self.connect_timeout,
+                set_as_default=False,
+            )
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise ClusterError(f"cannot reach the Dask scheduler at {self.where}: {exc}") from None
+        self.client = client
+        try:
+            settings = client.run(_worker_settings)
+        except Exception as exc:
+            self.close()
+            raise ClusterError(f"cannot query the Dask workers at {self.where}: {exc}") from None
+        if any(s["daemon"] for s in settings.values()):
+            self.close()
+            raise ClusterError(DAEMONIC)
+        trimmed = sorted({str(s["malloc_trim"]) for s in settings.values() if s["malloc_trim"] is not None})
+        if trimmed:
+            self.notes.append(
+                f"the Dask workers run with MALLOC_TRIM_THRESHOLD_={','.join(trimmed)} (a nanny default), "
+                "which slows checks by about a quarter; start them with "
+                "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_ set to None (see the README)"
+            )
+        if not settings:
+            self.notes.append(f"the Dask cluster at {self.where} has no workers yet; waiting for some")
+        return client
+
+    def close(self) -> None:
+        """Close our connection (never the cluster itself)."""
+        client, self.client = self.client, None
+        if client is not None and self._owns:
+            try:
+                client.close(timeout=5)
+            except Exception:  # already gone
+                pass
+
+    def _slots(self, client: Any) -> int:
+        """Batches to keep in flight: ``per_thread`` for each worker thread (at least one batch)."""
+        try:
+            threads = sum(client.nthreads().values())
+        except Exception:
+            threads = 0
+        return self.per_thread * max(1, int(threads))
+
+    @overload
+    def run(self, tasks: Iterable[Task]) -> Iterator[tuple[int, Report]]: ...
+
+    @overload
+    def run(self, tasks: Iterable[Task], finish: Callable[[Report], R]) -> Iterator[tuple[int, R]]: ...
+
+    def run(self, tasks: Iterable[Task], finish: Callable[[Report], Any] = _identity) -> Iterator[tuple[int, Any]]:
+        client = self.connect()
+        name = f"provenance-{uuid.uuid4().hex}"
+        try:
+            client.register_plugin(_Checker(self.options, finish), name=name)
+        except _WorkerSetupError as exc:
+            raise ClusterError(str(exc)) from None
+        feed = _Feed(tasks)
+        done: Any = as_completed(with_results=False, loop=client.loop)  # type: ignore[no-untyped-call]
+        flying: dict[Any, list[Task]] = {}  # future key -> its batch
+        futures: dict[Any, Any] = {}  # future key -> the future
+        outstanding: set[int] = set()  # task indices in flight, not yet yielded
+        retry: deque[list[Task]] = deque()  # halves of batches whose worker died
+        size = self.min_files
+        slots = self._slots(client)
+        counted = time.monotonic()
+        number = 0
+
+        def submit(batch: list[Task]) -> None:
+            nonlocal number
+            number += 1
+            future: Any = client.submit(_check_batch, name, batch, key=f"{name}-{number}", pure=False)
+            flying[future.key] = batch
+            futures[future.key] = future
+            outstanding.update(t.index for t in batch)
+            done.add(future)
+
+        def take(limit: int) -> list[Task]:
+            """Tasks ready now, up to ``limit`` files or ``max_bytes``."""
+            batch: list[Task] = []
+            total = 0
+            while len(batch) < limit and total < self.max_bytes:
+                task = feed.poll()
+                if task is None:
+                    break
+                batch.append(task)
+                total += _size(task)
+            return batch
+
+        try:
+            while True:
+                if time.monotonic() - counted > 2.0:  # workers come and go
+                    slots, counted = self._slots(client), time.monotonic()
+                while retry and len(flying) < slots:
+                    submit(retry.popleft())
+                while len(flying) < slots:
+                    batch = take(size)
+                    if not batch:
+                        break
+                    submit(batch)
+                    size = min(size * 2, self.max_files)
+                if not flying:
+                    if feed.finished and not retry:
+                        return
+                    feed.wait(0.1)  # nothing in flight: wait for the next input
+                    continue
+                if done.has_ready() or feed.finished or len(flying) >= slots:
+                    finished = done.next_batch(block=True)
+                else:
+                    feed.wait(0.02)  # room for more, inputs still coming: look again soon
+                    finished = done.next_batch(block=False)
+                for future in finished:
+                    batch = flying.pop(future.key)
+                    del futures[future.key]
+                    try:
+                        results = future.result()
+                    except KilledWorker as exc:
+                        if len(batch) > 1:  # a file in it kills its worker: find it by halves
+                            half = len(batch) // 2
+                            retry.extend((batch[:half], batch[half:]))
+                            continue
+                        task = batch[0]
+                        outstanding.discard(task.index)
+                        message = f"the Dask worker checking this file died each time it was tried ({exc})"
+                        yield task.index, finish(failed(task.path, "crash", message))
+                        continue
+                    except (FutureCancelledError, OSError) as exc:
+                        raise ClusterError(f"lost the Dask scheduler at {self.where}: {exc}") from None
+                    except _WorkerSetupError as exc:
+                        raise ClusterError(str(exc)) from None
+                    except Exception as exc:  # the batch task itself failed: its files were not checked
+                        message = f"the Dask task checking this file failed: {type(exc).__name__}: {exc}"
+                        results = [(t.index, finish(failed(t.path, "internal-error", message))) for t in batch]
+                    for index, result in results:
+                        if index in outstanding:  # each file once, whatever Dask re-ran
+                            outstanding.discard(index)
+                            yield index, result
+                    for task in batch:  # a file the batch did not answer (it should not happen)
+                        if task.index in outstanding:
+                            outstanding.discard(task.index)
+                            yield task.index, finish(failed(task.path, "internal-error", "no result came back"))
+        finally:
+            feed.stop()
+            if futures:
+                try:
+                    client.cancel(list(futures.values()), force=True)
+                except Exception:
+                    pass
+            try:
+                client.unregister_worker_plugin(name)
+            except Exception:  # a worker gone, or the cluster: nothing left to stop
+                pass
