@@ -1,0 +1,258 @@
+"""``provenance scan --scheduler dask://HOST:PORT`` on a real Dask cluster (see conftest.py).
+
+The scan through Dask must give what ``--jobs 1`` gives, record for record
+(completion order aside), and keep the local pool's promises on failures:
+a hung file is reported ``timeout`` and a file whose checking process dies
+``crash`` (also when it takes its whole Dask worker with it), every other
+file exactly once; Ctrl-C exits 130 with valid output and leaves the
+user's cluster running.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import struct
+import subprocess
+import sys
+import threading
+import time
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cluster.conftest import checker_processes
+from tests.conftest import REPO, SAMPLES, png_bytes, run_cli
+from tests.hostile import builders
+
+A1111 = "a cube\nSteps: 20, Sampler: Euler a, CFG scale: 7, Seed: 42, Size: 512x512"
+CHUNKS = 5_000_000
+SLOW_BYTES = 12 * CHUNKS
+
+
+def _slow_png(chunks: int = CHUNKS) -> bytes:
+    """A PNG with ``chunks`` empty private chunks before its image data: over a second of walking (60 MB)."""
+    empty = struct.pack(">I", 0) + b"prIv" + struct.pack(">I", zlib.crc32(b"prIv"))
+    return builders.png_with(empty * chunks)
+
+
+def scan_cli(cluster: Any, *args: str) -> subprocess.CompletedProcess[bytes]:
+    """``provenance scan`` on the test cluster, as a user runs it."""
+    return run_cli("scan", "--scheduler", cluster.scheduler_address.replace("tcp://", "dask://"), *args, timeout=120)
+
+
+def _records(text: bytes) -> dict[str, dict[str, Any]]:
+    records = [json.loads(line) for line in text.decode().splitlines()]
+    paths = [r["path"] for r in records]
+    assert len(paths) == len(set(paths)), "a file came back twice"
+    return {r["path"]: r for r in records}
+
+
+def _folder(tmp_path: Path, count: int = 6, slow: int = 1) -> Path:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(count):
+        text = {"parameters": A1111} if i % 2 else None
+        (folder / f"file-{i}.png").write_bytes(png_bytes((40 + i, 32), text=text))
+    for i in range(slow):
+        (folder / f"slow{i or ''}.png").write_bytes(_slow_png())
+    return folder
+
+
+@pytest.mark.parametrize("where", ["samples", "fixtures"])
+def test_dask_scan_equals_jobs_1(cluster: Any, where: str, shared_fixtures: Path) -> None:
+    folder = SAMPLES if where == "samples" else shared_fixtures
+    local = run_cli("scan", "--jobs", "1", str(folder))
+    dask = run_cli("scan", "--scheduler", cluster.scheduler_address.replace("tcp://", "dask://"), str(folder))
+    assert dask.returncode == local.returncode, dask.stderr.decode()
+    assert local.stdout and local.stdout.count(b"\n") > 20
+    assert _records(dask.stdout) == _records(local.stdout)
+    # The same per-file errors on stderr, whichever order they came in.
+    assert sorted(dask.stderr.decode().splitlines()) == sorted(local.stderr.decode().splitlines())
+
+
+def test_scheduler_file_csv_and_summary(cluster: Any, tmp_path: Path) -> None:
+    scheduler_file = tmp_path / "scheduler.json"
+    scheduler_file.write_text(json.dumps({"address": cluster.scheduler_address}))
+    out, summary = tmp_path / "out.csv", tmp_path / "summary.json"
+    local_summary = tmp_path / "local.json"
+    done = run_cli(
+        "scan", "--dask-scheduler-file", str(scheduler_file), "--format", "csv", "--out", str(out),
+        "--summary-json", str(summary), str(SAMPLES),
+    )  # fmt: skip
+    local = run_cli("scan", "--jobs", "1", "--format", "csv", "--summary-json", str(local_summary), str(SAMPLES))
+    assert done.returncode == local.returncode == 2  # samples_benign holds broken files on purpose
+    lines = out.read_bytes().splitlines()
+    assert lines[0] == local.stdout.splitlines()[0]  # the header, once
+    assert sorted(lines[1:]) == sorted(local.stdout.splitlines()[1:])
+    ours, theirs = json.loads(summary.read_text()), json.loads(local_summary.read_text())
+    for key in ("elapsed_seconds", "files_per_second"):
+        ours.pop(key, None), theirs.pop(key, None)
+    assert ours == theirs
+
+
+def test_hung_file_is_a_timeout_and_the_rest_come_back(cluster: Any, tmp_path: Path) -> None:
+    folder = _folder(tmp_path)
+    done = scan_cli(cluster, "--timeout", "0.5", str(folder))
+    assert done.returncode == 2, done.stderr
+    records = _records(done.stdout)
+    assert len(records) == 7
+    slow = records[str(folder / "slow.png")]
+    assert slow["verdict"] == "error" and slow["error"]["kind"] == "timeout"
+    assert "0.5 s" in slow["error"]["message"]
+    for i in range(6):
+        record = records[str(folder / f"file-{i}.png")]
+        assert record["verdict"] == ("ai-generated" if i % 2 else "no-evidence"), record
+
+
+def _kill_while_scanning(
+    cluster: Any, folder: Path, victim: Callable[[Any], list[Any]], *args: str
+) -> tuple[subprocess.CompletedProcess[bytes], int]:
+    """Scan ``folder``; each time a checker has read the slow file, SIGKILL ``victim(checker)``."""
+    import psutil
+
+    command = [sys.executable, "-m", "provenance", "scan", "--scheduler", cluster.scheduler_address, *args, str(folder)]
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    kills = 0
+
+    def watch() -> None:
+        nonlocal kills
+        while process.poll() is None:
+            for checker in checker_processes():
+                try:
+                    reading = checker.io_counters().read_chars >= SLOW_BYTES
+                    targets = victim(checker) if reading else []
+                except psutil.Error:
+                    continue
+                for target in targets:
+                    try:
+                        target.send_signal(signal.SIGKILL)
+                    except psutil.Error:
+                        continue
+                if targets:
+                    kills += 1
+            time.sleep(0.01)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    stdout, stderr = process.communicate(timeout=120)
+    watcher.join()
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr), kills
+
+
+def test_a_checker_killed_on_a_file_reports_crash_and_every_other_file_once(cluster: Any, tmp_path: Path) -> None:
+    folder = _folder(tmp_path)
+    done, kills = _kill_while_scanning(cluster, folder, lambda checker: [checker])
+    assert kills == 1
+    assert done.returncode == 2, done.stderr
+    records = _records(done.stdout)
+    assert set(records) == {str(p) for p in folder.iterdir()}
+    slow = records[str(folder / "slow.png")]
+    assert slow["error"]["kind"] == "crash", slow
+    assert "died on this file" in slow["error"]["message"]
+    assert [r for r in records.values() if r["verdict"] == "error"] == [slow]
+
+
+def test_a_file_that_kills_its_dask_worker_is_isolated_and_reported_crash(cluster: Any, tmp_path: Path) -> None:
+    folder = _folder(tmp_path)
+    # The Dask worker (the checker's parent) dies each time the file is checked; its checker with it.
+    done, kills = _kill_while_scanning(cluster, folder, lambda checker: [checker.parent(), checker])
+    assert kills >= 2  # the batch of 7, then smaller and smaller parts holding the file
+    assert done.returncode == 2, done.stderr
+    records = _records(done.stdout)
+    assert set(records) == {str(p) for p in folder.iterdir()}
+    slow = records[str(folder / "slow.png")]
+    assert slow["error"]["kind"] == "crash", slow
+    assert "Dask worker" in slow["error"]["message"]
+    assert [r for r in records.values() if r["verdict"] == "error"] == [slow]
+
+
+def test_resume_with_the_dask_scheduler(cluster: Any, tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(4):
+        (folder / f"{i}.png").write_bytes(png_bytes((32 + i, 32)))
+    out, summary = tmp_path / "out.jsonl", tmp_path / "summary.json"
+    first = scan_cli(cluster, "--out", str(out), str(folder))
+    assert first.returncode == 0, first.stderr
+    (folder / "new.png").write_bytes(png_bytes((50, 50), text={"parameters": A1111}))
+    os.utime(folder / "0.png", (1_000_000, 1_000_000))  # changed since: checked again
+    again = scan_cli(cluster, "--resume", "--out", str(out), "--summary-json", str(summary), str(folder))
+    assert again.returncode == 1, again.stderr  # the new file is flagged
+    counts = json.loads(summary.read_text())
+    assert counts["resumed"] == 3 and counts["checked"] == 2
+    records = _records(out.read_bytes())
+    assert set(records) == {str(p) for p in folder.iterdir()}
+    assert records[str(folder / "0.png")]["mtime"] == 1_000_000
+
+
+def test_ctrl_c_exits_130_with_valid_output_and_the_cluster_lives_on(cluster: Any, client: Any, tmp_path: Path) -> None:
+    folder = _folder(tmp_path, count=40, slow=2)
+    out = tmp_path / "out.json"
+    command = [
+        sys.executable, "-m", "provenance", "scan", "--scheduler", cluster.scheduler_address,
+        "--format", "json", "--out", str(out), str(folder),
+    ]  # fmt: skip
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and b'"path"' not in (out.read_bytes() if out.exists() else b""):
+        time.sleep(0.05)
+    assert process.poll() is None, "the scan ended before it could be interrupted"
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr.decode()
+    records = json.loads(out.read_text())  # a whole JSON array
+    assert 1 <= len(records) < 42
+    assert str(folder / "slow.png") not in {r["path"] for r in records}
+    assert len({r["path"] for r in records}) == len(records)
+    assert b"interrupted" in stderr
+    # The cluster is still there, and our plugin is gone from its workers.
+    assert client.submit(sum, [1, 2], pure=False).result(timeout=30) == 3
+    plugins = client.run(lambda dask_worker: list(dask_worker.plugins))
+    assert len(plugins) == 2
+    assert not [name for names in plugins.values() for name in names if name.startswith("provenance-")]
+
+
+def test_daemonic_workers_are_refused_with_the_setting_to_change(tmp_path: Path) -> None:
+    import dask
+    import distributed
+
+    image = tmp_path / "a.png"
+    image.write_bytes(png_bytes())
+    with dask.config.set({"distributed.worker.daemon": True}):
+        local = distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0"
+        )
+    with local:
+        out = tmp_path / "out.jsonl"
+        done = run_cli("scan", "--scheduler", local.scheduler_address, "--out", str(out), str(image))
+    assert done.returncode == 2
+    assert b"distributed.worker.daemon" in done.stderr and b"False" in done.stderr
+    assert not out.exists()  # refused before the output was opened
+
+
+def test_bad_scheduler_values_are_usage_errors(tmp_path: Path) -> None:
+    image = tmp_path / "a.png"
+    image.write_bytes(png_bytes())
+    done = run_cli("scan", "--scheduler", "dask:/nowhere", str(image))
+    assert done.returncode == 2 and b"--scheduler" in done.stderr and not done.stdout
+    done = run_cli("scan", "--scheduler", "dask://127.0.0.1:1", "--dask-scheduler-file", "x.json", str(image))
+    assert done.returncode == 2 and b"not both" in done.stderr and not done.stdout
+
+
+@pytest.mark.parametrize("blocked", [("distributed",), ("dask", "distributed")])
+def test_without_the_dask_extra_exit_2_before_reading(tmp_path: Path, blocked: tuple[str, ...]) -> None:
+    image = tmp_path / "a.png"
+    image.write_bytes(png_bytes())
+    out = tmp_path / "out.jsonl"
+    prelude = f"import sys\nfor _name in {blocked!r}:\n    sys.modules[_name] = None\n"
+    argv = ["provenance", "scan", "--scheduler", "dask://127.0.0.1:8786", "--out", str(out), str(image)]
+    code = prelude + f"sys.argv = {argv!r}\nfrom provenance.cli import main\nmain()"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert "pip install 'provenance[dask]'" in done.stderr
+    assert done.stdout == "" and not out.exists()
