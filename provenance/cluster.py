@@ -33,8 +33,10 @@ to ``None``. See :data:`WORKER_CONFIG` and the README.
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 import os
+import queue
 import threading
 import time
 import uuid
@@ -47,7 +49,7 @@ from distributed.client import FutureCancelledError
 from distributed.scheduler import KilledWorker
 
 from provenance.api import Options, prepare
-from provenance.batch import LocalPool, R, Task, _Feed, _identity, failed, prefetch
+from provenance.batch import LocalPool, R, Task, _identity, failed, prefetch
 from provenance.report import Report
 
 #: The Dask settings workers need, as ``dask.config`` keys: give them to the
@@ -159,6 +161,102 @@ def _check_batch(name: str, tasks: list[Task]) -> list[tuple[int, Any]]:
     return plugin.check(tasks)
 
 
+class _Intake:
+    """Tasks pulled from the caller's iterable in a thread, a bounded number ahead.
+
+    The iterable may block (a list from a pipe, a paginated listing); the
+    scheduler never does. Tasks cross over in chunks (one lock round trip
+    per chunk, not per file), a partial chunk as soon as the consumer runs
+    low. Once the iterable is exhausted, :attr:`remaining` says how many
+    tasks are left, so that the last batches can be cut to share them out.
+    """
+
+    CHUNK = 64
+
+    def __init__(self, tasks: Iterable[Task], chunks: int) -> None:
+        self._queue: queue.Queue[list[Task] | BaseException | None] = queue.Queue(maxsize=max(2, chunks))
+        self._stopped = threading.Event()
+        self._ready: deque[Task] = deque()
+        self._pushed = 0  # by the thread
+        self._taken = 0
+        self._ended = False  # the thread's last item was received
+        self._thread = threading.Thread(target=self._pump, args=(tasks,), name="provenance-intake", daemon=True)
+        self._thread.start()
+
+    def _put(self, item: list[Task] | BaseException | None) -> bool:
+        while not self._stopped.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _pump(self, tasks: Iterable[Task]) -> None:
+        chunk: list[Task] = []
+        try:
+            for task in tasks:
+                chunk.append(task)
+                if len(chunk) >= self.CHUNK or self._queue.qsize() < 2:
+                    self._pushed += len(chunk)
+                    if not self._put(chunk):
+                        return
+                    chunk = []
+        except BaseException as exc:  # handed to the consumer, raised there
+            self._pushed += len(chunk)
+            if not chunk or self._put(chunk):
+                self._put(exc)
+            return
+        self._pushed += len(chunk)
+        if not chunk or self._put(chunk):
+            self._put(None)
+
+    def _receive(self, timeout: float | None) -> None:
+        try:
+            item = self._queue.get(timeout=timeout) if timeout else self._queue.get_nowait()
+        except queue.Empty:
+            return
+        if item is None:
+            self._ended = True
+        elif isinstance(item, BaseException):
+            self._ended = True
+            raise item
+        else:
+            self._ready.extend(item)
+
+    @property
+    def finished(self) -> bool:
+        """Every task was taken."""
+        return self._ended and not self._ready
+
+    @property
+    def remaining(self) -> int | None:
+        """Tasks not yet taken, once the iterable is exhausted (``None`` before)."""
+        return self._pushed - self._taken if self._ended else None
+
+    def take(self, limit: int, max_bytes: int, wait: float = 0.0) -> list[Task]:
+        """Tasks ready now (waiting up to ``wait`` s for a first one), up to ``limit`` or ``max_bytes``."""
+        if not self._ready and not self._ended:
+            self._receive(wait)
+        batch: list[Task] = []
+        total = 0
+        while len(batch) < limit and total < max_bytes:
+            if not self._ready:
+                if self._ended:
+                    break
+                self._receive(None)
+                if not self._ready:
+                    break
+            task = self._ready.popleft()
+            batch.append(task)
+            total += _size(task)
+        self._taken += len(batch)
+        return batch
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+
 def _size(task: Task) -> int:
     """Bytes of a task, for batch sizing: from the listing, the buffer, or the file."""
     if task.remote is not None:
@@ -171,6 +269,11 @@ def _size(task: Task) -> int:
         return os.stat(where).st_size
     except (OSError, ValueError):
         return 0
+
+
+def _pause(seconds: float) -> list[Any]:
+    time.sleep(seconds)
+    return []
 
 
 class DaskScheduler:
@@ -275,14 +378,15 @@ class DaskScheduler:
             client.register_plugin(_Checker(self.options, finish), name=name)
         except _WorkerSetupError as exc:
             raise ClusterError(str(exc)) from None
-        feed = _Feed(tasks)
+        slots = self._slots(client)
+        # Enough ahead to fill the window with the largest batches, no more: the input may be endless.
+        intake = _Intake(tasks, chunks=math.ceil(slots * self.max_files / _Intake.CHUNK) + 1)
         done: Any = as_completed(with_results=False, loop=client.loop)  # type: ignore[no-untyped-call]
         flying: dict[Any, list[Task]] = {}  # future key -> its batch
         futures: dict[Any, Any] = {}  # future key -> the future
         outstanding: set[int] = set()  # task indices in flight, not yet yielded
         retry: deque[list[Task]] = deque()  # halves of batches whose worker died
         size = self.min_files
-        slots = self._slots(client)
         counted = time.monotonic()
         number = 0
 
@@ -295,17 +399,12 @@ class DaskScheduler:
             outstanding.update(t.index for t in batch)
             done.add(future)
 
-        def take(limit: int) -> list[Task]:
-            """Tasks ready now, up to ``limit`` files or ``max_bytes``."""
-            batch: list[Task] = []
-            total = 0
-            while len(batch) < limit and total < self.max_bytes:
-                task = feed.poll()
-                if task is None:
-                    break
-                batch.append(task)
-                total += _size(task)
-            return batch
+        def limit() -> int:
+            """Files in the next batch: ramping up to ``max_files``; at the end, the rest shared out."""
+            left = intake.remaining
+            if left is None:
+                return size
+            return max(self.min_files, min(size, math.ceil(left / slots)))
 
         try:
             while True:
@@ -314,34 +413,33 @@ class DaskScheduler:
                 while retry and len(flying) < slots:
                     submit(retry.popleft())
                 while len(flying) < slots:
-                    batch = take(size)
+                    # Nothing in flight: wait a little for the next input rather than spin.
+                    batch = intake.take(limit(), self.max_bytes, wait=0.0 if flying else 0.1)
                     if not batch:
                         break
                     submit(batch)
                     size = min(size * 2, self.max_files)
                 if not flying:
-                    if feed.finished and not retry:
+                    if intake.finished and not retry:
                         return
-                    feed.wait(0.1)  # nothing in flight: wait for the next input
                     continue
-                if done.has_ready() or feed.finished or len(flying) >= slots:
+                if done.has_ready() or intake.finished or len(flying) >= slots:
                     finished = done.next_batch(block=True)
-                else:
-                    feed.wait(0.02)  # room for more, inputs still coming: look again soon
-                    finished = done.next_batch(block=False)
+                else:  # room for more, inputs still coming: look again soon
+                    finished = done.next_batch(block=False) or _pause(0.02)
                 for future in finished:
                     batch = flying.pop(future.key)
                     del futures[future.key]
                     try:
                         results = future.result()
-                    except KilledWorker as exc:
+                    except KilledWorker:
                         if len(batch) > 1:  # a file in it kills its worker: find it by halves
                             half = len(batch) // 2
                             retry.extend((batch[:half], batch[half:]))
                             continue
                         task = batch[0]
                         outstanding.discard(task.index)
-                        message = f"the Dask worker checking this file died each time it was tried ({exc})"
+                        message = "the Dask worker checking this file died each time it was tried (KilledWorker)"
                         yield task.index, finish(failed(task.path, "crash", message))
                         continue
                     except (FutureCancelledError, OSError) as exc:
@@ -360,7 +458,7 @@ class DaskScheduler:
                             outstanding.discard(task.index)
                             yield task.index, finish(failed(task.path, "internal-error", "no result came back"))
         finally:
-            feed.stop()
+            intake.stop()
             if futures:
                 try:
                     client.cancel(list(futures.values()), force=True)
