@@ -349,38 +349,6 @@ class LocalPool:
         self.depth = max(1, depth)
         method = "fork" if sys.platform.startswith("linux") else "spawn"
         self._ctx: Any = multiprocessing.get_context(method)
-        # Idle workers kept between runs (see :meth:`keep`), and the ``finish`` they were started with.
-        self._kept: list[_Slot] | None = None
-        self._kept_finish: Callable[[Report], Any] | None = None
-
-    def keep(self) -> None:
-        """Keep idle workers between :meth:`run` calls, until :meth:`close`.
-
-        For a caller that runs many small batches (a Dask worker checking
-        batch after batch): each run then starts no process. A run keeps the
-        workers idle at its end (busy ones are killed, as always) for the
-        next run with the same ``finish``; recycling counts across runs.
-        """
-        if self._kept is None:
-            self._kept = []
-
-    def close(self) -> None:
-        """Stop the workers kept by :meth:`keep` (a no-op otherwise)."""
-        kept, self._kept = self._kept, None
-        for slot in kept or ():
-            self._stop(slot)
-
-    def _reuse(self, finish: Callable[[Report], Any]) -> list[_Slot]:
-        """The kept workers started with this ``finish`` (others are stopped), handed to a run."""
-        kept = self._kept or []
-        if self._kept is not None:
-            self._kept = []
-        if kept and self._kept_finish != finish:
-            for slot in kept:
-                self._stop(slot)
-            kept = []
-        self._kept_finish = finish
-        return kept
 
     def _sized(self, task: Task) -> tuple[float, bool]:
         known = self._limits.get(task.index)
@@ -462,17 +430,8 @@ class LocalPool:
             where[slot.conn.fileno()] = i
             return slot
 
-        kept = self._reuse(finish)
         for i in range(self.jobs):
-            if kept:  # a worker kept from the last run (see keep())
-                slots.append(kept.pop())
-                if poller is not None:
-                    poller.register(slots[i].conn.fileno(), select.POLLIN)
-                where[slots[i].conn.fileno()] = i
-            else:
-                respawn(i, kill=False)
-        for slot in kept:  # more than this run uses
-            self._stop(slot)
+            respawn(i, kill=False)
         # Started after the first workers, so that usually no thread runs when we fork.
         feed = _Feed(tasks)
         retry: deque[Task] = deque()  # tasks queued behind a file that was killed
@@ -534,10 +493,7 @@ class LocalPool:
         finally:
             feed.stop()
             for slot in slots:
-                if self._kept is not None and not slot.queue:
-                    self._kept.append(slot)  # idle: kept for the next run
-                else:
-                    self._stop(slot, kill=bool(slot.queue))
+                self._stop(slot, kill=bool(slot.queue))
 
     def _fill(
         self,

@@ -6,13 +6,16 @@ It implements :class:`provenance.batch.Scheduler` with the Dask futures API
 * a :class:`~distributed.WorkerPlugin` (registered with
   ``client.register_plugin`` for the run, removed after) carries the
   :class:`~provenance.api.Options` and ``finish`` to each worker once; it
-  loads the rules and readers there and keeps a :class:`~provenance.batch.LocalPool`
-  of one process per worker thread between batches. That child, forked
+  loads the rules and readers there and keeps one checking process per
+  worker thread from batch to batch (:class:`_Runner`). That child, forked
   from the Dask worker, checks the files one by one with their time limit:
   a file that hangs or crashes the native C2PA library kills only the child
   (reported ``timeout`` / ``crash``, as on one machine) while the batch goes
-  on. Dask itself has no task time limit; this is it. Each child makes its
-  own C2PA context (a native context cannot cross processes).
+  on. Dask itself has no task time limit; this is it. The limit is watched
+  without a message per file (the child says which file it is on in
+  shared memory and sends results in groups), so the watching costs the
+  worker almost nothing. Each child makes its own C2PA context (a native
+  context cannot cross processes).
 * tasks are batches of files, sized by count and by bytes, ramping up from
   a few files so that a small scan still spreads over the workers; a
   bounded window of batches per worker thread is in flight, taken lazily
@@ -36,12 +39,14 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+import pickle
 import queue
 import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from multiprocessing.connection import Connection
 from typing import Any, overload
 
 from distributed import Client, WorkerPlugin, as_completed, get_worker
@@ -49,7 +54,7 @@ from distributed.client import FutureCancelledError
 from distributed.scheduler import KilledWorker
 
 from provenance.api import Options, prepare
-from provenance.batch import LocalPool, R, Task, _identity, failed, prefetch
+from provenance.batch import R, Task, _identity, check_task, failed, prefetch, time_limit
 from provenance.report import Report
 
 #: The Dask settings workers need, as ``dask.config`` keys: give them to the
@@ -60,6 +65,9 @@ WORKER_CONFIG: dict[str, Any] = {
     "distributed.worker.daemon": False,
     # The nanny's default of 65536 turns off glibc's adaptive mmap threshold: ~25% slower checks.
     "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+    # Optional: the statistical profiler samples each worker's threads 100 times a second; off, the
+    # workers' own CPU time fell by about a third on the benchmark corpus (benchmarks/README.md).
+    "distributed.worker.profile.enabled": False,
 }
 
 DAEMONIC = (
@@ -85,13 +93,199 @@ def _worker_settings() -> dict[str, Any]:
     }
 
 
+def _child(conn: Connection, state: Any, options: Options, finish: Callable[[Report], Any]) -> None:
+    """The checking process: batch after batch, results sent back a group at a time.
+
+    Before each file it writes where it is into ``state`` (shared memory):
+    ``[position in the batch, monotonic_ns when it started]``, so that the
+    parent can time each file without a message per file.
+    """
+    import gc
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    gc.freeze()  # what it inherits from the Dask worker stays alive and unwalked
+    try:
+        while True:
+            try:
+                tasks: list[Task] | None = pickle.loads(conn.recv_bytes())
+            except (EOFError, OSError):
+                return
+            if tasks is None:
+                return
+            group: list[tuple[int, Any]] = []
+            sent = time.monotonic()
+            last = len(tasks) - 1
+            for position, task in enumerate(tasks):
+                state[1] = time.monotonic_ns()  # written before the position: the parent reads them the other way
+                state[0] = position
+                try:
+                    report = check_task(task, options)
+                except Exception as exc:  # api.check should not raise; be sure
+                    report = failed(task.path, "internal-error", f"{type(exc).__name__}: {exc}")
+                try:
+                    result = finish(report)
+                except Exception as exc:
+                    result = finish(failed(task.path, "internal-error", f"{type(exc).__name__}: {exc}"))
+                group.append((task.index, result))
+                if position == last or len(group) >= _Runner.GROUP or time.monotonic() - sent >= _Runner.EVERY:
+                    try:
+                        conn.send_bytes(pickle.dumps(group, pickle.HIGHEST_PROTOCOL))
+                    except OSError:
+                        return
+                    group, sent = [], time.monotonic()
+    finally:
+        os._exit(0)  # a forked child: no flush of inherited streams, no exit handlers of the Dask worker
+
+
+class _Runner:
+    """One checking process in a Dask worker, kept from batch to batch, with the per-file time limit.
+
+    The process (forked from the worker, so it shares the loaded rules and
+    libraries) checks a whole batch and sends results back in groups
+    (``GROUP`` files or ``EVERY`` seconds); the worker thread sleeps until
+    the current file's time limit runs out, reading which file that is from
+    shared memory, so it costs nothing per file. A file over its limit gets
+    the process killed (reported ``timeout``), a process that dies gets its
+    file reported ``crash``, in the same words as :class:`~provenance.batch.LocalPool`;
+    results not yet sent of the files before it are lost with the process
+    and those files are checked again, like the files after it, by a new one.
+    """
+
+    GROUP = 32
+    EVERY = 0.1
+    RECYCLE = 2000  # files per process, to keep memory flat over very long scans
+
+    def __init__(self, options: Options, finish: Callable[[Report], Any]) -> None:
+        self.options = options
+        self.finish = finish
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        self._ctx: Any = multiprocessing.get_context(method)
+        self._state: Any = self._ctx.RawArray("q", 2)
+        self._process: Any = None
+        self._conn: Connection | None = None
+        self._done = 0
+
+    def start(self) -> None:
+        parent, child = self._ctx.Pipe()
+        self._state[0] = -1
+        process = self._ctx.Process(
+            target=_child, args=(child, self._state, self.options, self.finish), daemon=True, name="provenance-check"
+        )
+        process.start()
+        child.close()
+        self._process, self._conn, self._done = process, parent, 0
+
+    def stop(self, kill: bool = False) -> None:
+        process, conn, self._process, self._conn = self._process, self._conn, None, None
+        if process is None or conn is None:
+            return
+        try:
+            if kill:
+                process.kill()
+            else:
+                conn.send_bytes(pickle.dumps(None))
+        except OSError:
+            pass
+        process.join(timeout=None if kill else 2)
+        if process.is_alive():
+            process.kill()
+            process.join()
+        conn.close()
+
+    def check(self, tasks: list[Task], stopping: threading.Event) -> list[tuple[int, Any]]:
+        """``(index, result)`` for every task, whatever happens to the checking process."""
+        results: list[tuple[int, Any]] = []
+        todo = tasks
+        stalled = 0  # rounds in a row in which a new process checked nothing at all
+        while todo and not stopping.is_set():
+            before = len(results)
+            todo = self._round(todo, results, stopping)
+            stalled = stalled + 1 if len(results) == before else 0
+            if stalled >= 3:  # it dies before its first file: report rather than loop
+                message = "the checker process could not be started"
+                results.extend((t.index, self.finish(failed(t.path, "crash", message))) for t in todo)
+                break
+        return results
+
+    def _round(self, todo: list[Task], results: list[tuple[int, Any]], stopping: threading.Event) -> list[Task]:
+        """Send ``todo`` to the process and collect; what is left to check if it had to be stopped."""
+        if self._process is not None and self._done >= self.RECYCLE:
+            self.stop()
+        if self._process is None:
+            self.start()
+        conn = self._conn
+        assert conn is not None
+        limits = self.options.limits
+        allowed = [time_limit(limits.timeout, _size(task), limits) for task in todo]
+        self._state[0] = -1
+        try:
+            conn.send_bytes(pickle.dumps(todo, pickle.HIGHEST_PROTOCOL))
+        except OSError:  # it died idle: a new one gets the batch
+            self.stop(kill=True)
+            return todo
+        sent = time.monotonic()
+        answered: set[int] = set()
+        while len(answered) < len(todo):
+            position = int(self._state[0])  # read before the start time (see _child)
+            started = self._state[1] / 1e9 if position >= 0 else sent
+            current = max(position, 0)
+            wait = started + allowed[current] - time.monotonic()
+            if position < 0:
+                wait = min(wait, 0.05)  # not started yet: look again soon
+            # At most half a second asleep: the end of the run (``stopping``) is seen that soon.
+            if conn.poll(min(max(0.0, wait), 0.5)):
+                try:
+                    group = pickle.loads(conn.recv_bytes())
+                except (EOFError, OSError):
+                    process = self._process
+                    self.stop(kill=True)
+                    code = process.exitcode if process is not None else None
+                    failing = int(self._state[0])
+                    message = f"the checker process died on this file (exit code {code})"
+                    return self._lost(todo, answered, failing, "crash", message, results)
+                for index, result in group:
+                    answered.add(index)
+                    results.append((index, result))
+                self._done += len(group)
+                if stopping.is_set():
+                    self.stop(kill=True)
+                    return []
+                continue
+            if stopping.is_set():
+                self.stop(kill=True)
+                return []
+            if position >= 0 and int(self._state[0]) == position and time.monotonic() >= started + allowed[position]:
+                self.stop(kill=True)
+                message = f"checking took longer than the {allowed[position]:g} s limit"
+                return self._lost(todo, answered, position, "timeout", message, results)
+        return []
+
+    def _lost(
+        self,
+        todo: list[Task],
+        answered: set[int],
+        position: int,
+        kind: str,
+        message: str,
+        results: list[tuple[int, Any]],
+    ) -> list[Task]:
+        """Report the file at ``position`` (``kind``); the others not answered go to a new process."""
+        rest = [t for t in todo if t.index not in answered]
+        if 0 <= position < len(todo) and todo[position].index not in answered:
+            culprit = todo[position]
+            results.append((culprit.index, self.finish(failed(culprit.path, kind, message))))
+            rest = [t for t in rest if t.index != culprit.index]
+        return rest
+
+
 class _Checker(WorkerPlugin):
     """The per-worker half of a run: options, rules, and the killable checking processes."""
 
     def __init__(self, options: Options, finish: Callable[[Report], Any]) -> None:
         self.options = options
         self.finish = finish
-        self._idle: list[LocalPool] = []
+        self._idle: list[_Runner] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self.ready = False
@@ -107,58 +301,50 @@ class _Checker(WorkerPlugin):
             raise _WorkerSetupError(DAEMONIC)
         # Rules and the native libraries loaded once here, shared by the children forked after.
         prepare(self.options, readers=True)
-        self._idle.append(self._pool())  # the first child, ready before the first batch
+        runner = _Runner(self.options, self.finish)
+        runner.start()  # the first child, ready before the first batch
+        self._idle.append(runner)
         self.ready = True
 
     def teardown(self, worker: Any) -> None:
-        self._stopping.set()  # a batch still running stops at its next file (killing a busy child)
+        self._stopping.set()  # a batch still running stops at once (its busy child killed)
         with self._lock:
             idle, self._idle = self._idle, []
-        for pool in idle:
-            pool.close()
-
-    def _pool(self) -> LocalPool:
-        pool = LocalPool(self.options, jobs=1)
-        pool.keep()
-        return pool
+        for runner in idle:
+            runner.stop()
 
     def check(self, tasks: list[Task]) -> list[tuple[int, Any]]:
         """Fetch and check one batch, each file in the child with its time limit."""
         with self._lock:
-            pool = self._idle.pop() if self._idle else None
-        if pool is None:  # one more thread of this worker running a batch
-            pool = self._pool()
-        results: list[tuple[int, Any]] = []
+            runner = self._idle.pop() if self._idle else None
+        if runner is None:  # one more thread of this worker running a batch
+            runner = _Runner(self.options, self.finish)
         try:
             try:
                 ready = prefetch(tasks, self.options)
             except Exception as exc:  # prefetch should not raise; be sure
                 message = f"{type(exc).__name__}: {exc}"
                 return [(t.index, self.finish(failed(t.path, "internal-error", message))) for t in tasks]
-            run = pool.run(ready, self.finish)
-            try:
-                for pair in run:
-                    results.append(pair)
-                    if self._stopping.is_set():
-                        break
-            finally:
-                if isinstance(run, Generator):
-                    run.close()  # kills the child if it is still busy
+            return runner.check(ready, self._stopping)
         finally:
             with self._lock:
                 if self._stopping.is_set():
-                    pool.close()
+                    runner.stop(kill=True)
                 else:
-                    self._idle.append(pool)
-        return results
+                    self._idle.append(runner)
 
 
-def _check_batch(name: str, tasks: list[Task]) -> list[tuple[int, Any]]:
-    """The Dask task: one batch, checked by this worker's plugin ``name``."""
+def _check_batch(name: str, tasks: list[Task]) -> bytes:
+    """The Dask task: one batch, checked by this worker's plugin ``name``; its ``(index, result)`` pairs pickled.
+
+    One pickled blob goes back as a single frame: Dask would otherwise walk
+    the list of results object by object to serialise it (a tenth of the
+    worker's time on the benchmark corpus).
+    """
     plugin = get_worker().plugins.get(name)
     if not isinstance(plugin, _Checker) or not plugin.ready:
         raise _WorkerSetupError(f"the provenance plugin is not set up on this worker: {DAEMONIC}")
-    return plugin.check(tasks)
+    return pickle.dumps(plugin.check(tasks), pickle.HIGHEST_PROTOCOL)
 
 
 class _Intake:
@@ -431,7 +617,7 @@ class DaskScheduler:
                     batch = flying.pop(future.key)
                     del futures[future.key]
                     try:
-                        results = future.result()
+                        results = pickle.loads(future.result())
                     except KilledWorker:
                         if len(batch) > 1:  # a file in it kills its worker: find it by halves
                             half = len(batch) // 2
