@@ -481,7 +481,7 @@ class DaskScheduler:
         client: Any = None,
         min_files: int = 16,
         max_files: int = 256,
-        max_bytes: int = 256 << 20,
+        max_bytes: int = 64 << 20,
         per_thread: int = 2,
         connect_timeout: float = 10.0,
     ) -> None:

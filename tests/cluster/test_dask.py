@@ -235,6 +235,22 @@ def test_daemonic_workers_are_refused_with_the_setting_to_change(tmp_path: Path)
     assert not out.exists()  # refused before the output was opened
 
 
+def test_workers_with_the_nanny_malloc_setting_get_a_note_and_the_same_records(tmp_path: Path) -> None:
+    import dask
+    import distributed
+
+    with dask.config.set({"distributed.worker.daemon": False}):  # the nanny's MALLOC_TRIM_THRESHOLD_ left as is
+        local = distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0"
+        )
+    with local:
+        done = run_cli("scan", "--scheduler", local.scheduler_address, str(SAMPLES))
+    plain = run_cli("scan", "--jobs", "1", str(SAMPLES))
+    assert done.returncode == plain.returncode == 2
+    assert b"note: the Dask workers run with MALLOC_TRIM_THRESHOLD_=65536" in done.stderr
+    assert _records(done.stdout) == _records(plain.stdout)
+
+
 def test_bad_scheduler_values_are_usage_errors(tmp_path: Path) -> None:
     image = tmp_path / "a.png"
     image.write_bytes(png_bytes())
