@@ -95,6 +95,8 @@ def run_dask(options: Any, tasks: list[Any], address: str, workers: list[Any] | 
     scheduler = DaskScheduler(options, address=address)
     try:
         count = sum(1 for _ in scheduler.run(iter(tasks), Render("jsonl")))
+        for note in scheduler.notes:
+            print(f"note: {note}", file=sys.stderr)
     finally:
         scheduler.close()
     elapsed = time.perf_counter() - started
@@ -110,13 +112,20 @@ def worker_processes() -> list[Any]:
 
 
 def start_cluster(workers: int, settings: dict[str, Any]) -> Any:
+    import os
+
     import dask
     from distributed import Client, LocalCluster
 
+    had = os.environ.get("MALLOC_TRIM_THRESHOLD_")
     with dask.config.set(settings):
         cluster = LocalCluster(
             n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0"
         )
+    # A nanny writes its pre-spawn variables into its own process's environment, which every worker
+    # started from this process afterwards would inherit, whatever its own settings: undo that.
+    if had is None:
+        os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
     with Client(cluster.scheduler_address, set_as_default=False) as client:
         client.wait_for_workers(workers, timeout=60)
     return cluster

@@ -10,6 +10,7 @@ user's cluster running.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -19,7 +20,7 @@ import sys
 import threading
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -117,12 +118,15 @@ def _kill_while_scanning(
 
     command = [sys.executable, "-m", "provenance", "scan", "--scheduler", cluster.scheduler_address, *args, str(folder)]
     process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    killed: set[int] = set()  # checkers already dealt with (a killed one lingers until it is reaped)
     kills = 0
 
     def watch() -> None:
         nonlocal kills
         while process.poll() is None:
             for checker in checker_processes():
+                if checker.pid in killed:
+                    continue
                 try:
                     reading = checker.io_counters().read_chars >= SLOW_BYTES
                     targets = victim(checker) if reading else []
@@ -134,6 +138,7 @@ def _kill_while_scanning(
                     except psutil.Error:
                         continue
                 if targets:
+                    killed.add(checker.pid)
                     kills += 1
             time.sleep(0.01)
 
@@ -217,33 +222,48 @@ def test_ctrl_c_exits_130_with_valid_output_and_the_cluster_lives_on(cluster: An
     assert not [name for names in plugins.values() for name in names if name.startswith("provenance-")]
 
 
-def test_daemonic_workers_are_refused_with_the_setting_to_change(tmp_path: Path) -> None:
+@contextlib.contextmanager
+def _another_cluster(settings: dict[str, Any]) -> Iterator[Any]:
+    """A one-worker cluster with ``settings``, closed after; this process's environment left as it was.
+
+    A nanny writes its pre-spawn variables (``MALLOC_TRIM_THRESHOLD_``) into
+    its own process's environment: left there, every worker started from
+    this process later (the session cluster's restarted ones) would inherit them.
+    """
     import dask
     import distributed
 
+    had = os.environ.get("MALLOC_TRIM_THRESHOLD_")
+    try:
+        with dask.config.set(settings):
+            local = distributed.LocalCluster(
+                n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0"
+            )
+        with local:
+            yield local
+    finally:
+        if had is None:
+            os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+
+
+def test_daemonic_workers_are_refused_with_the_setting_to_change(tmp_path: Path) -> None:
     image = tmp_path / "a.png"
     image.write_bytes(png_bytes())
-    with dask.config.set({"distributed.worker.daemon": True}):
-        local = distributed.LocalCluster(
-            n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0"
-        )
-    with local:
-        out = tmp_path / "out.jsonl"
+    out = tmp_path / "out.jsonl"
+    with _another_cluster({"distributed.worker.daemon": True}) as local:
         done = run_cli("scan", "--scheduler", local.scheduler_address, "--out", str(out), str(image))
     assert done.returncode == 2
     assert b"distributed.worker.daemon" in done.stderr and b"False" in done.stderr
     assert not out.exists()  # refused before the output was opened
 
 
-def test_workers_with_the_nanny_malloc_setting_get_a_note_and_the_same_records(tmp_path: Path) -> None:
-    import dask
-    import distributed
-
-    with dask.config.set({"distributed.worker.daemon": False}):  # the nanny's MALLOC_TRIM_THRESHOLD_ left as is
-        local = distributed.LocalCluster(
-            n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0"
-        )
-    with local:
+def test_workers_with_the_nanny_malloc_setting_get_a_note_and_the_same_records() -> None:
+    # Not daemonic, but with the nanny's default MALLOC_TRIM_THRESHOLD_ (the session cluster's setting undone).
+    nanny_default = {
+        "distributed.worker.daemon": False,
+        "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": 65536,
+    }
+    with _another_cluster(nanny_default) as local:
         done = run_cli("scan", "--scheduler", local.scheduler_address, str(SAMPLES))
     plain = run_cli("scan", "--jobs", "1", str(SAMPLES))
     assert done.returncode == plain.returncode == 2
