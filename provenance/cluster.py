@@ -54,7 +54,8 @@ from distributed.client import FutureCancelledError
 from distributed.scheduler import KilledWorker
 
 from provenance.api import Options, prepare
-from provenance.batch import R, Task, _identity, check_task, failed, prefetch, time_limit
+from provenance.batch import R, Remote, Task, _identity, check_task, failed, prefetch, time_limit
+from provenance.paths import Found
 from provenance.report import Report
 
 #: The Dask settings workers need, as ``dask.config`` keys: give them to the
@@ -93,6 +94,15 @@ def _worker_settings() -> dict[str, Any]:
     }
 
 
+#: A :class:`Task` as it travels to a worker: its fields in order (pickling a
+#: slotted dataclass looks its fields up again for every instance).
+Shipped = tuple[int, str, "bytes | None", "Found | None", "Remote | None"]
+
+
+def _ship(batch: list[Task]) -> list[Shipped]:
+    return [(t.index, t.path, t.data, t.found, t.remote) for t in batch]
+
+
 def _child(conn: Connection, state: Any, options: Options, finish: Callable[[Report], Any]) -> None:
     """The checking process: batch after batch, results sent back a group at a time.
 
@@ -108,11 +118,12 @@ def _child(conn: Connection, state: Any, options: Options, finish: Callable[[Rep
     try:
         while True:
             try:
-                tasks: list[Task] | None = pickle.loads(conn.recv_bytes())
+                shipped: list[Shipped] | None = pickle.loads(conn.recv_bytes())
             except (EOFError, OSError):
                 return
-            if tasks is None:
+            if shipped is None:
                 return
+            tasks = [Task(index, path, data, found, remote) for index, path, data, found, remote in shipped]
             group: list[tuple[int, Any]] = []
             sent = time.monotonic()
             last = len(tasks) - 1
@@ -220,7 +231,7 @@ class _Runner:
         allowed = [time_limit(limits.timeout, _size(task), limits) for task in todo]
         self._state[0] = -1
         try:
-            conn.send_bytes(pickle.dumps(todo, pickle.HIGHEST_PROTOCOL))
+            conn.send_bytes(pickle.dumps(_ship(todo), pickle.HIGHEST_PROTOCOL))
         except OSError:  # it died idle: a new one gets the batch
             self.stop(kill=True)
             return todo
@@ -334,7 +345,7 @@ class _Checker(WorkerPlugin):
                     self._idle.append(runner)
 
 
-def _check_batch(name: str, tasks: list[Task]) -> bytes:
+def _check_batch(name: str, shipped: list[Shipped]) -> bytes:
     """The Dask task: one batch, checked by this worker's plugin ``name``; its ``(index, result)`` pairs pickled.
 
     One pickled blob goes back as a single frame: Dask would otherwise walk
@@ -344,6 +355,7 @@ def _check_batch(name: str, tasks: list[Task]) -> bytes:
     plugin = get_worker().plugins.get(name)
     if not isinstance(plugin, _Checker) or not plugin.ready:
         raise _WorkerSetupError(f"the provenance plugin is not set up on this worker: {DAEMONIC}")
+    tasks = [Task(index, path, data, found, remote) for index, path, data, found, remote in shipped]
     return pickle.dumps(plugin.check(tasks), pickle.HIGHEST_PROTOCOL)
 
 
@@ -579,7 +591,7 @@ class DaskScheduler:
         def submit(batch: list[Task]) -> None:
             nonlocal number
             number += 1
-            future: Any = client.submit(_check_batch, name, batch, key=f"{name}-{number}", pure=False)
+            future: Any = client.submit(_check_batch, name, _ship(batch), key=f"{name}-{number}", pure=False)
             flying[future.key] = batch
             futures[future.key] = future
             outstanding.update(t.index for t in batch)
