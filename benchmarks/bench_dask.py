@@ -62,13 +62,19 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _tree_cpu(processes: list[Any]) -> float:
-    """CPU seconds of these processes and of their children that were waited for."""
-    total = 0.0
+def _tree_cpu(processes: list[Any]) -> tuple[float, float]:
+    """CPU seconds of these processes, and of their children that were waited for."""
+    own = children = 0.0
     for process in processes:
         t = process.cpu_times()
-        total += t.user + t.system + t.children_user + t.children_system
-    return total
+        own += t.user + t.system
+        children += t.children_user + t.children_system
+    return own, children
+
+
+#: Per run, where the CPU went: ``(this process, the workers, the checking processes)``
+#: (for the local pool: this process, nothing, its worker processes).
+SPLITS: dict[str, dict[int, list[tuple[float, float, float]]]] = {}
 
 
 def run_local(options: Any, tasks: list[Any], jobs: int) -> tuple[float, float]:
@@ -76,21 +82,25 @@ def run_local(options: Any, tasks: list[Any], jobs: int) -> tuple[float, float]:
     from provenance.batch import LocalPool
     from provenance.scan import Render
 
-    cpu = time.process_time() + _children_cpu()
+    mine, children = time.process_time(), _children_cpu()
     started = time.perf_counter()
     count = sum(1 for _ in LocalPool(options, jobs=jobs).run(iter(tasks), Render("jsonl")))
     elapsed = time.perf_counter() - started
     assert count == len(tasks), (count, len(tasks))
-    return elapsed, time.process_time() + _children_cpu() - cpu
+    split = (time.process_time() - mine, 0.0, _children_cpu() - children)
+    SPLITS.setdefault("local", {}).setdefault(jobs, []).append(split)
+    return elapsed, sum(split)
 
 
-def run_dask(options: Any, tasks: list[Any], address: str, workers: list[Any] | None = None) -> tuple[float, float]:
+def run_dask(
+    options: Any, tasks: list[Any], address: str, workers: list[Any] | None = None, kind: str = "dask", w: int = 0
+) -> tuple[float, float]:
     """Wall and CPU seconds of a Dask run: this process (client and, here, the scheduler), the
     workers and their checking processes (waited for when the run's plugin is removed)."""
     from provenance.cluster import DaskScheduler
     from provenance.scan import Render
 
-    cpu = time.process_time() + _tree_cpu(workers or [])
+    mine, (own, children) = time.process_time(), _tree_cpu(workers or [])
     started = time.perf_counter()
     scheduler = DaskScheduler(options, address=address)
     try:
@@ -101,7 +111,11 @@ def run_dask(options: Any, tasks: list[Any], address: str, workers: list[Any] | 
         scheduler.close()
     elapsed = time.perf_counter() - started
     assert count == len(tasks), (count, len(tasks))
-    return elapsed, time.process_time() + _tree_cpu(workers or []) - cpu
+    own_after, children_after = _tree_cpu(workers or [])
+    split = (time.process_time() - mine, own_after - own, children_after - children)
+    if workers:
+        SPLITS.setdefault(kind, {}).setdefault(w, []).append(split)
+    return elapsed, sum(split)
 
 
 def worker_processes() -> list[Any]:
@@ -168,7 +182,8 @@ def main() -> int:
                         if which == "local":
                             elapsed, cpu = run_local(options, tasks, w)
                         else:
-                            elapsed, cpu = run_dask(options, tasks, cluster.scheduler_address, worker_processes())
+                            address = cluster.scheduler_address
+                            elapsed, cpu = run_dask(options, tasks, address, worker_processes(), kind, w)
                         times[which][w].append(elapsed)
                         cpus[which][w].append(cpu)
                         rate = len(tasks) / elapsed
@@ -215,6 +230,12 @@ def main() -> int:
             speedup = median[kind][1] / median[kind][2]
             result.setdefault("speedup_2_over_1", {})[kind] = speedup
             print(f"2-worker/1-worker speedup, {kind}: {speedup:.2f}x")
+    print("\nCPU seconds a run (medians): this process (the client; here the scheduler too) / workers / checkers")
+    for kind, per in SPLITS.items():
+        for w, splits in per.items():
+            parts = [statistics.median(part) for part in zip(*splits, strict=True)]
+            print(f"  w={w} {kind:<20} " + " / ".join(f"{p:.2f}" for p in parts))
+            result.setdefault("cpu_split_medians", {}).setdefault(kind, {})[w] = parts
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")
     return 0
