@@ -78,6 +78,10 @@ DAEMONIC = (
 )
 
 
+#: Names of the scan's worker plugins start with this (then a random part, ``@`` and the client's id).
+PLUGIN_PREFIX = "provenance-scan-"
+
+
 class ClusterError(OSError):
     """The cluster cannot run the scan (unreachable, unusable workers, lost)."""
 
@@ -571,11 +575,45 @@ class DaskScheduler:
 
     def run(self, tasks: Iterable[Task], finish: Callable[[Report], Any] = _identity) -> Iterator[tuple[int, Any]]:
         client = self.connect()
-        name = f"provenance-{uuid.uuid4().hex}"
+        self._remove_stale(client)
+        # The plugin's name says whose it is: a scan killed outright cannot remove its own, the next one does.
+        name = f"{PLUGIN_PREFIX}{uuid.uuid4().hex}@{client.id}"
         try:
-            client.register_plugin(_Checker(self.options, finish), name=name)
-        except _WorkerSetupError as exc:
-            raise ClusterError(str(exc)) from None
+            try:
+                client.register_plugin(_Checker(self.options, finish), name=name)
+            except _WorkerSetupError as exc:
+                raise ClusterError(str(exc)) from None
+            yield from self._run(client, name, tasks, finish)
+        finally:
+            try:
+                client.unregister_worker_plugin(name)
+            except Exception:  # never registered, a worker gone, or the cluster: nothing left to stop
+                pass
+
+    @staticmethod
+    def _remove_stale(client: Any) -> None:
+        """Remove the plugins of earlier scans whose client is gone (killed before it could)."""
+
+        def stale(dask_scheduler: Any) -> list[str]:  # run on the scheduler, which may not have provenance
+            return [
+                name
+                for name in dask_scheduler.worker_plugins
+                if name.startswith("provenance-scan-") and name.rpartition("@")[2] not in dask_scheduler.clients
+            ]
+
+        try:
+            names = client.run_on_scheduler(stale)
+        except Exception:  # an old scheduler: leave them
+            return
+        for name in names:
+            try:
+                client.unregister_worker_plugin(name)
+            except Exception:
+                pass
+
+    def _run(
+        self, client: Any, name: str, tasks: Iterable[Task], finish: Callable[[Report], Any]
+    ) -> Iterator[tuple[int, Any]]:
         slots = self._slots(client)
         # Enough ahead to fill the window with the largest batches, no more: the input may be endless.
         intake = _Intake(tasks, chunks=math.ceil(slots * self.max_files / _Intake.CHUNK) + 1)
@@ -662,7 +700,3 @@ class DaskScheduler:
                     client.cancel(list(futures.values()), force=True)
                 except Exception:
                     pass
-            try:
-                client.unregister_worker_plugin(name)
-            except Exception:  # a worker gone, or the cluster: nothing left to stop
-                pass

@@ -65,8 +65,8 @@ def _folder(tmp_path: Path, count: int = 6, slow: int = 1) -> Path:
 
 
 @pytest.mark.parametrize("where", ["samples", "fixtures"])
-def test_dask_scan_equals_jobs_1(cluster: Any, where: str, shared_fixtures: Path) -> None:
-    folder = SAMPLES if where == "samples" else shared_fixtures
+def test_dask_scan_equals_jobs_1(cluster: Any, where: str, request: pytest.FixtureRequest) -> None:
+    folder = SAMPLES if where == "samples" else request.getfixturevalue("shared_fixtures")
     local = run_cli("scan", "--jobs", "1", str(folder))
     dask = run_cli("scan", "--scheduler", cluster.scheduler_address.replace("tcp://", "dask://"), str(folder))
     assert dask.returncode == local.returncode, dask.stderr.decode()
@@ -220,6 +220,41 @@ def test_ctrl_c_exits_130_with_valid_output_and_the_cluster_lives_on(cluster: An
     plugins = client.run(lambda dask_worker: list(dask_worker.plugins))
     assert len(plugins) == 2
     assert not [name for names in plugins.values() for name in names if name.startswith("provenance-")]
+    _no_checkers_left()
+
+
+def _no_checkers_left(within: float = 5.0) -> None:
+    """The checking processes a scan started on the workers are all gone (soon after it ended)."""
+    deadline = time.monotonic() + within
+    while checker_processes() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not checker_processes()
+
+
+def _scan_plugins(client: Any) -> list[str]:
+    names = client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.worker_plugins))
+    return [name for name in names if name.startswith("provenance-scan-")]
+
+
+def test_a_scan_killed_outright_leaves_a_plugin_that_the_next_scan_removes(
+    cluster: Any, client: Any, tmp_path: Path
+) -> None:
+    folder = _folder(tmp_path, count=2)
+    command = [sys.executable, "-m", "provenance", "scan", "--scheduler", cluster.scheduler_address, str(folder)]
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not _scan_plugins(client) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    process.kill()  # no clean-up at all
+    process.wait(timeout=30)
+    assert _scan_plugins(client), "the killed scan's plugin should still be there"
+    small = tmp_path / "small"
+    small.mkdir()
+    (small / "a.png").write_bytes(png_bytes())
+    done = scan_cli(cluster, str(small))
+    assert done.returncode == 0, done.stderr
+    assert _scan_plugins(client) == []
+    _no_checkers_left()
 
 
 @contextlib.contextmanager
