@@ -475,8 +475,8 @@ def scan(
         typer.Option(
             "--scheduler",
             help="Where checks run: local (default: processes on this machine, --jobs of them) or "
-            "dask://HOST:PORT (also tcp://HOST:PORT), an existing Dask cluster's scheduler; needs "
-            "provenance[dask], and the workers' settings in the README.",
+            "dask://HOST:PORT (also tcp:// or tls://HOST:PORT), an existing Dask cluster's scheduler; "
+            "needs provenance[dask], and the workers' settings in the README.",
         ),
     ] = "local",
     dask_scheduler_file: Annotated[

@@ -618,25 +618,26 @@ class ScanConfig:
     follow_links: bool = False  # follow a symbolic link named in the --files-from list
     summary_json: Path | None = None
     progress: bool | None = None  # None: when stderr is a terminal
-    scheduler: str = "local"  # or dask://HOST:PORT, tcp://HOST:PORT (see parse_scheduler)
+    scheduler: str = "local"  # or dask://HOST:PORT, tcp://HOST:PORT, tls://HOST:PORT (see parse_scheduler)
     scheduler_file: Path | None = None  # a Dask scheduler file (--dask-scheduler-file)
 
 
-#: What ``--scheduler`` accepts besides ``local``: a Dask scheduler's address.
-SCHEDULER_SCHEMES = ("dask://", "tcp://")
+#: What ``--scheduler`` accepts besides ``local``: a Dask scheduler's address, and the
+#: Dask address each means (``tls://`` uses the TLS settings of the Dask configuration).
+SCHEDULER_SCHEMES = {"dask://": "tcp://", "tcp://": "tcp://", "tls://": "tls://"}
 
 
 def parse_scheduler(text: str) -> str | None:
     """``--scheduler`` → ``None`` for the local pool, else a Dask address (``tcp://HOST:PORT``)."""
     if text == "local":
         return None
-    for scheme in SCHEDULER_SCHEMES:
+    for scheme, dask in SCHEDULER_SCHEMES.items():
         if text.startswith(scheme):
             rest = text[len(scheme) :].rstrip("/")
             host, colon, port = rest.rpartition(":")
             if host and colon and port.isdigit():
-                return "tcp://" + rest
-    raise ScanError(f"--scheduler: expected local, dask://HOST:PORT or tcp://HOST:PORT (got {text!r})")
+                return dask + rest
+    raise ScanError(f"--scheduler: expected local, dask://HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT (got {text!r})")
 
 
 def _dask_scheduler(config: ScanConfig, options: Any, address: str | None) -> Any:

@@ -306,6 +306,18 @@ def test_workers_with_the_nanny_malloc_setting_get_a_note_and_the_same_records()
     assert _records(done.stdout) == _records(plain.stdout)
 
 
+def test_scheduler_addresses() -> None:
+    from provenance.scan import ScanError, parse_scheduler
+
+    assert parse_scheduler("local") is None
+    assert parse_scheduler("dask://10.0.0.5:8786") == "tcp://10.0.0.5:8786"
+    assert parse_scheduler("tcp://[::1]:8786/") == "tcp://[::1]:8786"
+    assert parse_scheduler("tls://scheduler.internal:8786") == "tls://scheduler.internal:8786"
+    for bad in ("dask://nowhere", "http://h:1", "dask://:8786", "tcp://h:port", "Local"):
+        with pytest.raises(ScanError):
+            parse_scheduler(bad)
+
+
 def test_bad_scheduler_values_are_usage_errors(tmp_path: Path) -> None:
     image = tmp_path / "a.png"
     image.write_bytes(png_bytes())
