@@ -265,9 +265,8 @@ def _another_cluster(settings: dict[str, Any]) -> Iterator[Any]:
     its own process's environment: left there, every worker started from
     this process later (the session cluster's restarted ones) would inherit them.
     """
-    import dask
-    import distributed
-
+    dask = pytest.importorskip("dask")
+    distributed = pytest.importorskip("distributed")
     had = os.environ.get("MALLOC_TRIM_THRESHOLD_")
     try:
         with dask.config.set(settings):
