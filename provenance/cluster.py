@@ -50,7 +50,6 @@ from multiprocessing.connection import Connection
 from typing import Any, overload
 
 from distributed import Client, WorkerPlugin, as_completed, get_worker
-from distributed.client import FutureCancelledError
 from distributed.scheduler import KilledWorker
 
 from provenance.api import Options, prepare
@@ -678,11 +677,12 @@ class DaskScheduler:
                         message = "the Dask worker checking this file died each time it was tried (KilledWorker)"
                         yield task.index, finish(failed(task.path, "crash", message))
                         continue
-                    except (FutureCancelledError, OSError) as exc:
-                        raise ClusterError(f"lost the Dask scheduler at {self.where}: {exc}") from None
                     except _WorkerSetupError as exc:
                         raise ClusterError(str(exc)) from None
-                    except Exception as exc:  # the batch task itself failed: its files were not checked
+                    except Exception as exc:
+                        if future.status != "error":  # cancelled, or its result unreachable: not the batch's doing
+                            raise ClusterError(f"lost the Dask scheduler at {self.where}: {exc}") from None
+                        # The batch task itself raised on the worker: its files were not checked.
                         message = f"the Dask task checking this file failed: {type(exc).__name__}: {exc}"
                         results = [(t.index, finish(failed(t.path, "internal-error", message))) for t in batch]
                     for index, result in results:

@@ -305,6 +305,29 @@ def test_workers_with_the_nanny_malloc_setting_get_a_note_and_the_same_records()
     assert _records(done.stdout) == _records(plain.stdout)
 
 
+def test_losing_the_scheduler_stops_the_scan_with_exit_2_and_valid_output(tmp_path: Path) -> None:
+    from provenance.cluster import WORKER_CONFIG
+
+    folder = _folder(tmp_path, count=40, slow=2)
+    out = tmp_path / "out.json"
+    with _another_cluster(WORKER_CONFIG) as local:
+        command = [
+            sys.executable, "-m", "provenance", "scan", "--scheduler", local.scheduler_address,
+            "--format", "json", "--out", str(out), str(folder),
+        ]  # fmt: skip
+        process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and b'"path"' not in (out.read_bytes() if out.exists() else b""):
+            time.sleep(0.05)
+        assert process.poll() is None, "the scan ended before the cluster went away"
+        local.close()
+        _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 2, stderr.decode()
+    assert b"lost the Dask scheduler" in stderr and b"the output is valid up to the files done" in stderr
+    records = json.loads(out.read_text())  # a whole JSON array
+    assert 1 <= len(records) < 42 and len({r["path"] for r in records}) == len(records)
+
+
 def test_scheduler_addresses() -> None:
     from provenance.scan import ScanError, parse_scheduler
 
