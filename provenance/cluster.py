@@ -436,7 +436,8 @@ class _Intake:
         return self._pushed - self._taken if self._ended else None
 
     def take(self, limit: int, max_bytes: int, wait: float = 0.0) -> list[Task]:
-        """Tasks ready now (waiting up to ``wait`` s for a first one), up to ``limit`` or ``max_bytes``."""
+        """Tasks ready now (waiting up to ``wait`` s for a first one), up to ``limit`` files and
+        ``max_bytes`` (a larger file goes in a batch of its own: a long video does not hold up others)."""
         if not self._ready and not self._ended:
             self._receive(wait)
         batch: list[Task] = []
@@ -449,8 +450,12 @@ class _Intake:
                 if not self._ready:
                     break
             task = self._ready.popleft()
+            size = _size(task)
+            if batch and total + size > max_bytes:
+                self._ready.appendleft(task)  # the first of the next batch
+                break
             batch.append(task)
-            total += _size(task)
+            total += size
         self._taken += len(batch)
         return batch
 

@@ -176,6 +176,21 @@ def test_a_file_that_kills_its_dask_worker_is_isolated_and_reported_crash(cluste
     assert [r for r in records.values() if r["verdict"] == "error"] == [slow]
 
 
+def test_standard_input_and_a_files_from_list_go_through_the_cluster(cluster: Any, tmp_path: Path) -> None:
+    image = png_bytes((48, 48), text={"parameters": A1111})
+    piped = run_cli("scan", "--scheduler", cluster.scheduler_address, "-", stdin=image)
+    assert piped.returncode == 1, piped.stderr  # flagged
+    (record,) = _records(piped.stdout).values()
+    assert record["path"] == "-" and record["verdict"] == "ai-generated"
+    assert record == json.loads(run_cli("scan", "--jobs", "1", "-", stdin=image).stdout)
+    listed = [str(p) for p in sorted(SAMPLES.iterdir()) if p.suffix in (".png", ".jpg")][:12]
+    listing = "\n".join(listed).encode()
+    through = run_cli("scan", "--scheduler", cluster.scheduler_address, "--files-from", "-", stdin=listing)
+    local = run_cli("scan", "--jobs", "1", "--files-from", "-", stdin=listing)
+    assert through.returncode == local.returncode
+    assert _records(through.stdout) == _records(local.stdout) and len(_records(local.stdout)) == len(listed)
+
+
 def test_resume_with_the_dask_scheduler(cluster: Any, tmp_path: Path) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
@@ -361,3 +376,41 @@ def test_without_the_dask_extra_exit_2_before_reading(tmp_path: Path, blocked: t
     assert done.returncode == 2, (done.stdout, done.stderr)
     assert "pip install 'provenance[dask]'" in done.stderr
     assert done.stdout == "" and not out.exists()
+
+
+def test_batches_are_cut_by_count_and_bytes_and_a_larger_file_goes_alone() -> None:
+    pytest.importorskip("distributed")
+    from provenance.batch import Remote, Task
+    from provenance.cluster import _Intake
+
+    def remote(index: int, size: int) -> Task:
+        return Task(index, f"s3://bucket/{index}", remote=Remote(f"s3://bucket/{index}", size))
+
+    mib = 1 << 20
+    sizes = [10, 10, 100 * mib, 10, 50 * mib, 20 * mib, 1, *[5] * 300]
+    intake = _Intake((remote(i, n) for i, n in enumerate(sizes)), chunks=4)
+    batches = []
+    while batch := intake.take(256, 64 * mib, wait=1.0):
+        batches.append([t.index for t in batch])
+    assert batches[:3] == [[0, 1], [2], [3, 4]]  # cut before the 100 MiB file, which goes alone
+    assert batches[3][:2] == [5, 6]
+    assert all(len(b) <= 256 and (len(b) == 1 or sum(sizes[i] for i in b) <= 64 * mib) for b in batches)
+    assert [i for b in batches for i in b] == list(range(len(sizes)))  # each once, in order
+    assert intake.finished and intake.remaining == 0
+
+
+def test_an_input_that_fails_is_raised_to_the_scan_after_what_came_before() -> None:
+    pytest.importorskip("distributed")
+    from provenance.batch import Task
+    from provenance.cluster import _Intake
+
+    def listing() -> Any:
+        yield Task(0, "a.png")
+        yield Task(1, "b.png")
+        raise OSError(5, "Input/output error", "list.txt")
+
+    intake = _Intake(listing(), chunks=2)
+    assert [t.index for t in intake.take(256, 1 << 30, wait=1.0)] == [0, 1]
+    with pytest.raises(OSError, match="Input/output error"):
+        while intake.take(256, 1 << 30, wait=1.0):
+            pass
