@@ -381,6 +381,7 @@ class _Intake:
         self._pushed = 0  # by the thread
         self._taken = 0
         self._ended = False  # the thread's last item was received
+        self._error: BaseException | None = None  # what the iterable raised, once received
         self._thread = threading.Thread(target=self._pump, args=(tasks,), name="provenance-intake", daemon=True)
         self._thread.start()
 
@@ -421,14 +422,14 @@ class _Intake:
             self._ended = True
         elif isinstance(item, BaseException):
             self._ended = True
-            raise item
+            self._error = item  # raised by the next take() that has nothing else to give
         else:
             self._ready.extend(item)
 
     @property
     def finished(self) -> bool:
-        """Every task was taken."""
-        return self._ended and not self._ready
+        """Every task was taken (and the iterable's exception, if any, raised)."""
+        return self._ended and not self._ready and self._error is None
 
     @property
     def remaining(self) -> int | None:
@@ -440,6 +441,9 @@ class _Intake:
         ``max_bytes`` (a larger file goes in a batch of its own: a long video does not hold up others)."""
         if not self._ready and not self._ended:
             self._receive(wait)
+        if not self._ready and self._error is not None:
+            error, self._error = self._error, None
+            raise error
         batch: list[Task] = []
         total = 0
         while len(batch) < limit and total < max_bytes:
