@@ -231,7 +231,14 @@ class _Runner:
         conn = self._conn
         assert conn is not None
         limits = self.options.limits
-        allowed = [time_limit(limits.timeout, _size(task), limits) for task in todo]
+        known: dict[int, float] = {}
+
+        def allowed(position: int) -> float:
+            """The time limit of the file at ``position``: a stat only for files seen running at a wake-up."""
+            if position not in known:
+                known[position] = time_limit(limits.timeout, _size(todo[position]), limits)
+            return known[position]
+
         self._state[0] = -1
         try:
             conn.send_bytes(pickle.dumps(_ship(todo), pickle.HIGHEST_PROTOCOL))
@@ -244,7 +251,7 @@ class _Runner:
             position = int(self._state[0])  # read before the start time (see _child)
             started = self._state[1] / 1e9 if position >= 0 else sent
             current = max(position, 0)
-            wait = started + allowed[current] - time.monotonic()
+            wait = started + allowed(current) - time.monotonic()
             if position < 0:
                 wait = min(wait, 0.05)  # not started yet: look again soon
             # At most half a second asleep: the end of the run (``stopping``) is seen that soon.
@@ -269,9 +276,9 @@ class _Runner:
             if stopping.is_set():
                 self.stop(kill=True)
                 return []
-            if position >= 0 and int(self._state[0]) == position and time.monotonic() >= started + allowed[position]:
+            if position >= 0 and int(self._state[0]) == position and time.monotonic() >= started + allowed(position):
                 self.stop(kill=True)
-                message = f"checking took longer than the {allowed[position]:g} s limit"
+                message = f"checking took longer than the {allowed(position):g} s limit"
                 return self._lost(todo, answered, position, "timeout", message, results)
         return []
 
@@ -375,9 +382,10 @@ class _Intake:
     CHUNK = 64
 
     def __init__(self, tasks: Iterable[Task], chunks: int) -> None:
-        self._queue: queue.Queue[list[Task] | BaseException | None] = queue.Queue(maxsize=max(2, chunks))
+        # Tasks cross with their sizes, found by the thread (a stat per local file, off the scheduling loop).
+        self._queue: queue.Queue[list[tuple[Task, int]] | BaseException | None] = queue.Queue(maxsize=max(2, chunks))
         self._stopped = threading.Event()
-        self._ready: deque[Task] = deque()
+        self._ready: deque[tuple[Task, int]] = deque()
         self._pushed = 0  # by the thread
         self._taken = 0
         self._ended = False  # the thread's last item was received
@@ -385,7 +393,7 @@ class _Intake:
         self._thread = threading.Thread(target=self._pump, args=(tasks,), name="provenance-intake", daemon=True)
         self._thread.start()
 
-    def _put(self, item: list[Task] | BaseException | None) -> bool:
+    def _put(self, item: list[tuple[Task, int]] | BaseException | None) -> bool:
         while not self._stopped.is_set():
             try:
                 self._queue.put(item, timeout=0.1)
@@ -395,10 +403,10 @@ class _Intake:
         return False
 
     def _pump(self, tasks: Iterable[Task]) -> None:
-        chunk: list[Task] = []
+        chunk: list[tuple[Task, int]] = []
         try:
             for task in tasks:
-                chunk.append(task)
+                chunk.append((task, _size(task)))
                 if len(chunk) >= self.CHUNK or self._queue.qsize() < 2:
                     self._pushed += len(chunk)
                     if not self._put(chunk):
@@ -453,10 +461,9 @@ class _Intake:
                 self._receive(None)
                 if not self._ready:
                     break
-            task = self._ready.popleft()
-            size = _size(task)
+            task, size = self._ready.popleft()
             if batch and total + size > max_bytes:
-                self._ready.appendleft(task)  # the first of the next batch
+                self._ready.appendleft((task, size))  # the first of the next batch
                 break
             batch.append(task)
             total += size
