@@ -29,9 +29,9 @@ It implements :class:`provenance.batch.Scheduler` with the Dask futures API
 
 Workers must not be daemonic processes (``distributed.worker.daemon:
 False``): a daemonic process may not start the checking child. Workers
-started by a nanny get ``MALLOC_TRIM_THRESHOLD_=65536``, which slows checks
-by about a quarter: set ``distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_``
-to ``None``. See :data:`WORKER_CONFIG` and the README.
+started by a nanny get ``MALLOC_TRIM_THRESHOLD_=65536``, with which the checks
+took about half again as much CPU (benchmarks/README.md): set
+``distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_`` to ``None``. See :data:`WORKER_CONFIG` and the README.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ from provenance.report import Report
 WORKER_CONFIG: dict[str, Any] = {
     # A daemonic worker may not start the per-file checking process.
     "distributed.worker.daemon": False,
-    # The nanny's default of 65536 turns off glibc's adaptive mmap threshold: ~25% slower checks.
+    # The nanny's default of 65536 turns off glibc's adaptive mmap threshold: the checks took ~55% more CPU.
     "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
     # Optional: the statistical profiler samples each worker's threads 100 times a second; off, the
     # workers' own CPU time fell by about a third on the benchmark corpus (benchmarks/README.md).
@@ -558,7 +558,7 @@ class DaskScheduler:
         if trimmed:
             self.notes.append(
                 f"the Dask workers run with MALLOC_TRIM_THRESHOLD_={','.join(trimmed)} (a nanny default), "
-                "which slows checks by about a quarter; start them with "
+                "with which checks take up to half again as much CPU; start them with "
                 "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_ set to None (see the README)"
             )
         if not settings:
