@@ -414,3 +414,44 @@ def test_an_input_that_fails_is_raised_to_the_scan_after_what_came_before() -> N
     with pytest.raises(OSError, match="Input/output error"):
         while intake.take(256, 1 << 30, wait=1.0):
             pass
+
+
+def test_the_readme_recipe_with_dask_scheduler_and_dask_worker_processes(tmp_path: Path) -> None:
+    """The worker settings exactly as the README gives them, to `dask worker` as users start it."""
+    distributed = pytest.importorskip("distributed")
+    dask_command = Path(sys.executable).parent / "dask"
+    if not dask_command.exists():
+        pytest.skip("no dask command beside this Python")
+    section = (REPO / "README.md").read_text(encoding="utf-8").split("### On a Dask cluster", 1)[1]
+    recipe = section.split("provenance-workers.yaml <<'EOF'\n", 1)[1].split("\nEOF\n", 1)[0]
+    config = tmp_path / "dask-config"
+    config.mkdir()
+    (config / "provenance-workers.yaml").write_text(recipe + "\n", encoding="utf-8")
+    scheduler_file = tmp_path / "scheduler.json"
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_TRIM_THRESHOLD_"}
+    common = ["--host", "127.0.0.1", "--dashboard-address", ":0"]
+    started: list[subprocess.Popen[bytes]] = []
+    try:
+        started.append(
+            subprocess.Popen(
+                [str(dask_command), "scheduler", "--port", "0", "--scheduler-file", str(scheduler_file), *common],
+                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+        )  # fmt: skip
+        started.append(
+            subprocess.Popen(
+                [str(dask_command), "worker", "--scheduler-file", str(scheduler_file), "--nthreads", "1", *common],
+                env={**env, "DASK_CONFIG": str(config)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+        )  # fmt: skip
+        with distributed.Client(scheduler_file=str(scheduler_file), timeout=60, set_as_default=False) as client:
+            client.wait_for_workers(1, timeout=60)
+        done = run_cli("scan", "--dask-scheduler-file", str(scheduler_file), str(SAMPLES))
+    finally:
+        for process in reversed(started):
+            process.terminate()
+            process.wait(timeout=30)
+    plain = run_cli("scan", "--jobs", "1", str(SAMPLES))
+    assert done.returncode == plain.returncode == 2, done.stderr
+    assert b"note:" not in done.stderr  # MALLOC_TRIM_THRESHOLD_ is gone from the workers
+    assert _records(done.stdout) == _records(plain.stdout)
