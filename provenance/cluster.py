@@ -73,7 +73,8 @@ WORKER_CONFIG: dict[str, Any] = {
 DAEMONIC = (
     "the Dask workers run as daemonic processes, which may not start the process that checks each file "
     "with its time limit: start them with distributed.worker.daemon set to False "
-    "(DASK_DISTRIBUTED__WORKER__DAEMON=False in the environment of dask worker)"
+    "(daemon: false under distributed: worker: in a Dask config file, as in provenance's README, "
+    "or DASK_DISTRIBUTED__WORKER__DAEMON=False in the environment of dask worker)"
 )
 
 
