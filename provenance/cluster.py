@@ -107,21 +107,29 @@ def _ship(batch: list[Task]) -> list[Shipped]:
     return [(t.index, t.path, t.data, t.found, t.remote) for t in batch]
 
 
-def _child(conn: Connection, state: Any, options: Options, finish: Callable[[Report], Any]) -> None:
+def _child(conn: Connection, theirs: Connection, state: Any, options: Options, finish: Callable[[Report], Any]) -> None:
     """The checking process: batch after batch, results sent back a group at a time.
 
     Before each file it writes where it is into ``state`` (shared memory):
     ``[position in the batch, monotonic_ns when it started]``, so that the
-    parent can time each file without a message per file.
+    parent can time each file without a message per file. It leaves when its
+    parent does, even one killed outright: it closes the parent's end of the
+    pipe it inherited, and as other processes forked from the worker may
+    hold that end too, it also watches its parent's process id while idle.
     """
     import gc
     import signal
 
+    theirs.close()
+    parent = os.getppid()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     gc.freeze()  # what it inherits from the Dask worker stays alive and unwalked
     try:
         while True:
             try:
+                while not conn.poll(1.0):
+                    if os.getppid() != parent:  # the Dask worker died: nobody will ask again
+                        return
                 shipped: list[Shipped] | None = pickle.loads(conn.recv_bytes())
             except (EOFError, OSError):
                 return
@@ -185,7 +193,10 @@ class _Runner:
         parent, child = self._ctx.Pipe()
         self._state[0] = -1
         process = self._ctx.Process(
-            target=_child, args=(child, self._state, self.options, self.finish), daemon=True, name="provenance-check"
+            target=_child,
+            args=(child, parent, self._state, self.options, self.finish),
+            daemon=True,
+            name="provenance-check",
         )
         process.start()
         child.close()

@@ -455,3 +455,38 @@ def test_the_readme_recipe_with_dask_scheduler_and_dask_worker_processes(tmp_pat
     assert done.returncode == plain.returncode == 2, done.stderr
     assert b"note:" not in done.stderr  # MALLOC_TRIM_THRESHOLD_ is gone from the workers
     assert _records(done.stdout) == _records(plain.stdout)
+
+
+def test_checking_processes_leave_when_their_dask_worker_is_killed_outright() -> None:
+    """Two runners in one process (a worker with two threads); the process gets SIGKILL: no orphan stays."""
+    pytest.importorskip("distributed")
+    import psutil
+
+    code = (
+        "import time\n"
+        "from provenance.api import Options\n"
+        "from provenance.cluster import _Runner\n"
+        "from provenance.scan import Render\n"
+        "runners = [_Runner(Options(), Render('jsonl')) for _ in range(2)]\n"
+        "for runner in runners:\n"
+        "    runner.start()\n"
+        "print(*(runner._process.pid for runner in runners), flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    worker = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, stdout=subprocess.PIPE)
+    assert worker.stdout is not None
+    children = [psutil.Process(int(pid)) for pid in worker.stdout.readline().split()]
+    assert len(children) == 2 and all(child.is_running() for child in children)
+    worker.kill()
+    worker.wait(timeout=30)
+
+    def alive(child: Any) -> bool:  # an exited child not yet reaped by whoever adopted it counts as gone
+        try:
+            return bool(child.status() != psutil.STATUS_ZOMBIE)
+        except psutil.NoSuchProcess:
+            return False
+
+    deadline = time.monotonic() + 10
+    while any(alive(child) for child in children) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(alive(child) for child in children), "a checking process outlived its worker"
