@@ -477,6 +477,23 @@ def scan(
     watermarks: WatermarksOpt = False,
     config: ConfigOpt = None,
     fragments: FragmentsOpt = False,
+    scheduler: Annotated[
+        str,
+        typer.Option(
+            "--scheduler",
+            help="Where checks run: local (default: processes on this machine, --jobs of them) or "
+            "dask://HOST:PORT (also tcp:// or tls://HOST:PORT), an existing Dask cluster's scheduler; "
+            "needs provenance[dask], and the workers' settings in the README.",
+        ),
+    ] = "local",
+    dask_scheduler_file: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--dask-scheduler-file",
+            help="Run on the Dask cluster whose scheduler wrote this file (dask scheduler --scheduler-file); "
+            "default: none.",
+        ),
+    ] = None,
 ) -> None:
     """Check many files, streaming one record per file as each finishes; resumable.
 
@@ -509,6 +526,8 @@ def scan(
             nul=null,
             follow_links=follow_links,
             summary_json=summary_json,
+            scheduler=scheduler,
+            scheduler_file=dask_scheduler_file,
         )
         summary = run_scan(settings, options)
     except ScanError as exc:

@@ -715,6 +715,46 @@ class ScanConfig:
     follow_links: bool = False  # follow a symbolic link named in the --files-from list
     summary_json: Path | None = None
     progress: bool | None = None  # None: when stderr is a terminal
+    scheduler: str = "local"  # or dask://HOST:PORT, tcp://HOST:PORT, tls://HOST:PORT (see parse_scheduler)
+    scheduler_file: Path | None = None  # a Dask scheduler file (--dask-scheduler-file)
+
+
+#: What ``--scheduler`` accepts besides ``local``: a Dask scheduler's address, and the
+#: Dask address each means (``tls://`` uses the TLS settings of the Dask configuration).
+SCHEDULER_SCHEMES = {"dask://": "tcp://", "tcp://": "tcp://", "tls://": "tls://"}
+
+
+def parse_scheduler(text: str) -> str | None:
+    """``--scheduler`` → ``None`` for the local pool, else a Dask address (``tcp://HOST:PORT``)."""
+    if text == "local":
+        return None
+    for scheme, dask in SCHEDULER_SCHEMES.items():
+        if text.startswith(scheme):
+            rest = text[len(scheme) :].rstrip("/")
+            host, colon, port = rest.rpartition(":")
+            if host and colon and port.isdigit():
+                return dask + rest
+    raise ScanError(f"--scheduler: expected local, dask://HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT (got {text!r})")
+
+
+def _dask_scheduler(config: ScanConfig, options: Any, address: str | None) -> Any:
+    """A connected :class:`provenance.cluster.DaskScheduler`, or :class:`ScanError` before any file is read."""
+    from provenance.api import MissingExtraError
+
+    try:
+        from provenance.cluster import ClusterError, DaskScheduler
+    except ImportError as exc:
+        if (exc.name or "").partition(".")[0] not in ("dask", "distributed"):
+            raise
+        what = "--dask-scheduler-file" if address is None else "--scheduler dask://"
+        raise ScanError(str(MissingExtraError(what, "dask", [exc.name or "distributed"]))) from None
+    file = str(config.scheduler_file) if config.scheduler_file is not None else None
+    scheduler = DaskScheduler(options, address=address, scheduler_file=file)
+    try:
+        scheduler.connect()
+    except ClusterError as exc:
+        raise ScanError(str(exc)) from None
+    return scheduler
 
 
 def _same_file(path: str, targets: list[tuple[str, os.stat_result]]) -> bool:
@@ -783,8 +823,6 @@ def run_scan(
 
 
 def _run(config: ScanConfig, options: Any, stdout: IO[bytes], stderr: IO[str], stdin: IO[bytes]) -> Summary:
-    from provenance.batch import LocalPool, Task, failed
-
     if config.fmt not in FORMATS:
         raise ScanError(f"unknown format {config.fmt!r} (choose from {', '.join(FORMATS)})")
     if config.resume and config.out is None:
@@ -801,8 +839,28 @@ def _run(config: ScanConfig, options: Any, stdout: IO[bytes], stderr: IO[str], s
             raise ScanError(f"--files-from: no such file: {config.files_from}")
     require_stores(urls)
 
+    address = parse_scheduler(config.scheduler)
+    if address is not None and config.scheduler_file is not None:
+        raise ScanError("give either --scheduler dask://HOST:PORT or --dask-scheduler-file, not both")
+
     _refuse_overwriting_inputs(config, stdin)
 
+    # Connected before the output is opened: an unreachable cluster leaves it untouched.
+    cluster = None if address is None and config.scheduler_file is None else _dask_scheduler(config, options, address)
+    try:
+        return _scan(config, options, stdout, stderr, stdin, cluster)
+    finally:
+        if cluster is not None:
+            cluster.close()  # our connection only: the cluster goes on
+
+
+def _scan(
+    config: ScanConfig, options: Any, stdout: IO[bytes], stderr: IO[str], stdin: IO[bytes], cluster: Any
+) -> Summary:
+    from provenance.batch import LocalPool, Task, failed
+
+    for note in getattr(cluster, "notes", ()):
+        stderr.write(f"provenance: note: {note}\n")
     summary = Summary(fail_on=config.fail_on)
     previous = Previous()
     existing: int | None = None
@@ -894,7 +952,7 @@ def _run(config: ScanConfig, options: Any, stdout: IO[bytes], stderr: IO[str], s
 
     failure: str | None = None
     jobs = config.jobs or None
-    pool = LocalPool(options, jobs=jobs)
+    pool = cluster if cluster is not None else LocalPool(options, jobs=jobs)
     results = pool.run(tasks(), render)
     try:
         with interrupts:

@@ -1,0 +1,61 @@
+"""A real Dask cluster on loopback for the tests in this folder, started once per session.
+
+Two worker processes with one thread each, started by nannies (``spawn``),
+with the worker settings provenance needs (``provenance.cluster.WORKER_CONFIG``).
+The scheduler gives up on a task after its worker died once
+(``allowed-failures`` 0, the default is 3), so that isolating a file that
+kills its worker takes a few worker restarts, not a dozen.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[Any]:
+    dask = pytest.importorskip("dask")
+    distributed = pytest.importorskip("distributed")
+    from provenance.cluster import WORKER_CONFIG
+
+    settings = {
+        **WORKER_CONFIG,
+        "distributed.scheduler.allowed-failures": 0,
+        "distributed.logging.distributed": "error",
+    }
+    # Kept for the whole session: the nannies read it again when they restart a worker that died.
+    with dask.config.set(settings):
+        local = distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0"
+        )
+        try:
+            yield local
+        finally:
+            local.close()
+
+
+@pytest.fixture()
+def client(cluster: Any) -> Iterator[Any]:
+    import distributed
+
+    with distributed.Client(cluster.scheduler_address, set_as_default=False) as connected:
+        connected.wait_for_workers(2, timeout=30)
+        yield connected
+
+
+def checker_processes() -> list[Any]:
+    """The processes checking files: children of the Dask workers, themselves children of this process."""
+    import psutil
+
+    me = psutil.Process(os.getpid())
+    found = []
+    for worker in me.children():
+        try:
+            found.extend(worker.children())
+        except psutil.NoSuchProcess:
+            continue
+    return found
