@@ -310,6 +310,31 @@ def time_limit(timeout: float, size: int, limits: Limits) -> float:
     return timeout + math.ceil(limits.timeout_per_gib * size / 1024**3)
 
 
+def task_size(task: Task) -> int:
+    """Bytes of ``task``: as listed (an object), the buffer's, as the walk saw it, or from ``stat`` (0 if none)."""
+    if task.remote is not None:
+        return task.remote.size  # as listed: no stat of a URL
+    if task.data is not None:
+        return len(task.data)
+    found = task.found
+    if found is not None and found.size >= 0:
+        return found.size  # what the walk saw: no second stat per file in the parent
+    where = task.path if found is None else os.path.join(found.root or "", found.name)
+    try:
+        return os.stat(where).st_size
+    except (OSError, ValueError):
+        return 0
+
+
+def task_time_limit(task: Task, timeout: float, size: int, limits: Limits) -> float:
+    """Seconds ``task`` (of ``size`` bytes) may take where it is checked: :func:`time_limit`, and for an
+    object in a store that may be fetched in the same time, the per-GiB allowance again for the transfer."""
+    limit = time_limit(timeout, size, limits)
+    if task.remote is not None:
+        limit += time_limit(0.0, size, limits)
+    return limit
+
+
 @dataclass(slots=True)
 class _Slot:
     process: Any
@@ -447,24 +472,12 @@ class LocalPool:
     def _sized(self, task: Task) -> tuple[float, bool]:
         known = self._limits.get(task.index)
         if known is None:
-            if task.data is not None:
-                size = len(task.data)
-            elif task.remote is not None:
-                size = task.remote.size  # as listed: no stat of a URL
-            elif task.found is not None and task.found.size >= 0:
-                size = task.found.size  # what the walk saw: no second stat per file in the parent
-            else:
-                found = task.found
-                where = task.path if found is None else os.path.join(found.root or "", found.name)
-                try:
-                    size = os.stat(where).st_size
-                except (OSError, ValueError):
-                    size = 0
+            size = task_size(task)
             limits = self.options.limits
-            limit = time_limit(self.timeout, size, limits)
-            if task.remote is not None:  # fetched in the same time: the per-GiB allowance again, for the transfer
-                limit += time_limit(0.0, size, limits)
-            known = self._limits[task.index] = (limit, size >= limits.large_file_bytes)
+            known = self._limits[task.index] = (
+                task_time_limit(task, self.timeout, size, limits),
+                size >= limits.large_file_bytes,
+            )
         return known
 
     def _limit(self, task: Task) -> float:

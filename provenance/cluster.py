@@ -53,7 +53,18 @@ from distributed import Client, WorkerPlugin, as_completed, get_worker
 from distributed.scheduler import KilledWorker
 
 from provenance.api import Options, prepare
-from provenance.batch import R, Remote, Task, _identity, check_task, failed, prefetch, time_limit
+from provenance.batch import (
+    Fetched,
+    R,
+    Remote,
+    Task,
+    _identity,
+    check_task,
+    failed,
+    prefetch,
+    task_size,
+    task_time_limit,
+)
 from provenance.paths import Found
 from provenance.report import Report
 
@@ -98,13 +109,27 @@ def _worker_settings() -> dict[str, Any]:
     }
 
 
-#: A :class:`Task` as it travels to a worker: its fields in order (pickling a
-#: slotted dataclass looks its fields up again for every instance).
-Shipped = tuple[int, str, "bytes | None", "Found | None", "Remote | None"]
+#: A :class:`Task` as it travels to a worker, and on to its checking process: its fields in order
+#: (pickling a slotted dataclass looks its fields up again for every instance).
+Shipped = tuple[int, str, "bytes | None", "Found | None", "Remote | None", "Fetched | None"]
 
 
 def _ship(batch: list[Task]) -> list[Shipped]:
-    return [(t.index, t.path, t.data, t.found, t.remote) for t in batch]
+    """``batch`` as it travels; an object already fetched goes with its bytes (or the reason it was not
+    fetched). One held in a temporary file cannot cross to another process: its file is closed and the
+    checking process fetches it again (:meth:`_Checker.check` does not prefetch those)."""
+    shipped: list[Shipped] = []
+    for t in batch:
+        fetched = t.fetched
+        if fetched is not None and fetched.file is not None:
+            fetched.file.close()
+            fetched = None
+        shipped.append((t.index, t.path, t.data, t.found, t.remote, fetched))
+    return shipped
+
+
+def _unship(shipped: list[Shipped]) -> list[Task]:
+    return [Task(*fields) for fields in shipped]
 
 
 def _child(conn: Connection, theirs: Connection, state: Any, options: Options, finish: Callable[[Report], Any]) -> None:
@@ -135,7 +160,7 @@ def _child(conn: Connection, theirs: Connection, state: Any, options: Options, f
                 return
             if shipped is None:
                 return
-            tasks = [Task(index, path, data, found, remote) for index, path, data, found, remote in shipped]
+            tasks = _unship(shipped)
             group: list[tuple[int, Any]] = []
             sent = time.monotonic()
             last = len(tasks) - 1
@@ -248,7 +273,8 @@ class _Runner:
         def allowed(position: int) -> float:
             """The time limit of the file at ``position``: a stat only for files seen running at a wake-up."""
             if position not in known:
-                known[position] = time_limit(limits.timeout, _size(todo[position]), limits)
+                task = todo[position]
+                known[position] = task_time_limit(task, limits.timeout, task_size(task), limits)
             return known[position]
 
         self._state[0] = -1
@@ -354,7 +380,13 @@ class _Checker(WorkerPlugin):
             runner = _Runner(self.options, self.finish)
         try:
             try:
-                ready = prefetch(tasks, self.options)
+                # Objects of a batch fetched together here, outside the files' time limits; a large one
+                # (a long video, alone in its batch) is fetched by the checking process into a temporary
+                # file, within its time limit, which allows for the transfer (batch.task_time_limit).
+                large = self.options.limits.large_file_bytes
+                small = [t for t in tasks if t.remote is None or t.remote.size < large]
+                fetched = {t.index: t for t in prefetch(small, self.options)} if small else {}
+                ready = [fetched.get(t.index, t) for t in tasks]
             except Exception as exc:  # prefetch should not raise; be sure
                 message = f"{type(exc).__name__}: {exc}"
                 return [(t.index, self.finish(failed(t.path, "internal-error", message))) for t in tasks]
@@ -377,7 +409,7 @@ def _check_batch(name: str, shipped: list[Shipped]) -> bytes:
     plugin = get_worker().plugins.get(name)
     if not isinstance(plugin, _Checker) or not plugin.ready:
         raise _WorkerSetupError(f"the provenance plugin is not set up on this worker: {DAEMONIC}")
-    tasks = [Task(index, path, data, found, remote) for index, path, data, found, remote in shipped]
+    tasks = _unship(shipped)
     return pickle.dumps(plugin.check(tasks), pickle.HIGHEST_PROTOCOL)
 
 
@@ -418,7 +450,7 @@ class _Intake:
         chunk: list[tuple[Task, int]] = []
         try:
             for task in tasks:
-                chunk.append((task, _size(task)))
+                chunk.append((task, task_size(task)))
                 if len(chunk) >= self.CHUNK or self._queue.qsize() < 2:
                     self._pushed += len(chunk)
                     if not self._put(chunk):
@@ -484,20 +516,6 @@ class _Intake:
 
     def stop(self) -> None:
         self._stopped.set()
-
-
-def _size(task: Task) -> int:
-    """Bytes of a task, for batch sizing: from the listing, the buffer, or the file."""
-    if task.remote is not None:
-        return task.remote.size
-    if task.data is not None:
-        return len(task.data)
-    found = task.found
-    where = task.path if found is None else os.path.join(found.root or "", found.name)
-    try:
-        return os.stat(where).st_size
-    except (OSError, ValueError):
-        return 0
 
 
 def _pause(seconds: float) -> list[Any]:
