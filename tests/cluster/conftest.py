@@ -1,4 +1,7 @@
-"""A real Dask cluster on loopback for the tests in this folder, started once per session.
+"""A real Dask cluster on loopback for the tests in this folder, started once for them all.
+
+Its worker processes are children of the test process: stopped after this folder, so that the
+later tests that look for processes left behind (serve's previews, say) see none of them.
 
 Two worker processes with one thread each, started by nannies (``spawn``),
 with the worker settings provenance needs (``provenance.cluster.WORKER_CONFIG``).
@@ -16,7 +19,7 @@ from typing import Any
 import pytest
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def cluster() -> Iterator[Any]:
     dask = pytest.importorskip("dask")
     distributed = pytest.importorskip("distributed")
@@ -55,6 +58,10 @@ def checker_processes() -> list[Any]:
     found = []
     for worker in me.children():
         try:
+            # Dask workers are spawned; other children of this process (a browser kept by another
+            # test module, a store server) have children of their own that are not ours.
+            if "multiprocessing.spawn" not in " ".join(worker.cmdline()):
+                continue
             found.extend(worker.children())
         except psutil.NoSuchProcess:
             continue
