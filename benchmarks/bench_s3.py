@@ -12,18 +12,24 @@ Not a test: nothing here runs in CI. The pieces, all on this machine:
 * ``provenance scan s3://bench/corpus/ --jobs W`` for each W of ``--jobs``
   (and ``--scheduler S`` passed through when given, for the Dask scheduler),
   timed from start to exit, through the delay line and, for comparison,
-  straight to the server and on the same files on local disk.
+  straight to the server and on the same files on local disk;
+* with ``--dask``, the same scans on a Dask ``LocalCluster`` of W workers
+  (one thread each, ``provenance.cluster.WORKER_CONFIG``) started for each
+  row with the store's endpoint and credentials in the workers'
+  environment, as an instance role would give them (not timed).
 
 Usage::
 
     python benchmarks/make_corpus.py --count 500 --target-mb 350 --out /tmp/s3corpus
     python benchmarks/bench_s3.py --corpus /tmp/s3corpus/images --json /tmp/s3.json
-    python benchmarks/bench_s3.py --scheduler dask://127.0.0.1:8786   # after the Dask merge
+    python benchmarks/bench_s3.py --scheduler dask://127.0.0.1:8786   # workers given the endpoint themselves
+    python benchmarks/bench_s3.py --dask --json /tmp/s3-dask.json     # clusters started here, W = 1 and 2
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -32,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -157,6 +164,33 @@ def timed_scan(target: str, jobs: int, env: dict[str, str], scheduler: str | Non
     }
 
 
+@contextlib.contextmanager
+def dask_cluster(workers: int | None, env: dict[str, str]) -> Iterator[str | None]:
+    """A LocalCluster of ``workers`` whose workers run in ``env`` (its address), or ``None`` for no cluster."""
+    if workers is None:
+        yield None
+        return
+    import dask
+    from distributed import Client, LocalCluster
+
+    from provenance.cluster import WORKER_CONFIG
+
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)  # spawned workers inherit this process's environment
+    try:
+        with dask.config.set({**WORKER_CONFIG, "distributed.logging.distributed": "error"}):
+            cluster = LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0"
+            )
+        with cluster, Client(cluster.scheduler_address, set_as_default=False) as client:
+            client.wait_for_workers(workers, timeout=60)
+            yield str(cluster.scheduler_address)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", type=Path, default=HERE / "corpus" / "images")
@@ -165,8 +199,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--runs", type=int, default=1, help="scans per setting (the median is reported)")
     parser.add_argument("--scheduler", help="passed to provenance scan --scheduler (e.g. a Dask scheduler address)")
+    parser.add_argument("--dask", action="store_true", help="scan on a LocalCluster of W workers started per row")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
+    if args.dask and args.scheduler:
+        parser.error("--dask starts its own clusters: give it or --scheduler, not both")
     files = sorted(p for p in args.corpus.iterdir() if p.is_file())[: args.count]
     if not files:
         parser.error(f"no files in {args.corpus}: run benchmarks/make_corpus.py first")
@@ -202,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
                 "bytes": size,
                 "latency": latency,
                 "fetch_only_files_per_s": ceiling,
-                "scheduler": args.scheduler or "local",
+                "scheduler": "dask LocalCluster(n_workers=W)" if args.dask else args.scheduler or "local",
                 "rows": [],
             }
             settings = [(f"s3 +{args.latency_ms:g} ms", f"s3://{BUCKET}/corpus/", environment(delayed))]
@@ -210,7 +247,8 @@ def main(argv: list[str] | None = None) -> int:
             settings.append(("local disk", local, environment(direct)))
             for label, target, env in settings:
                 for jobs in args.jobs:
-                    runs = [timed_scan(target, jobs, env, args.scheduler) for _ in range(args.runs)]
+                    with dask_cluster(jobs if args.dask else None, env) as address:
+                        runs = [timed_scan(target, jobs, env, address or args.scheduler) for _ in range(args.runs)]
                     row = sorted(runs, key=lambda r: r["wall_s"])[len(runs) // 2]
                     row["setting"] = label
                     results["rows"].append(row)
