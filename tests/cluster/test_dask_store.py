@@ -25,8 +25,11 @@ import pytest
 pytest.importorskip("distributed")
 pytest.importorskip("s3fs")
 
-from tests.conftest import REPO, SAMPLES  # noqa: E402
-from tests.store.conftest import BUCKET, Store, start_server, stop_server, store  # noqa: E402,F401
+from tests.conftest import REPO, SAMPLES
+from tests.store import conftest as stores
+from tests.store.conftest import BUCKET, Store, start_server, stop_server
+
+store = stores.store  # the S3 server fixture, shared with tests/store
 
 NAMES = (
     "a1111_parameters.png",
