@@ -425,8 +425,12 @@ class _Intake:
 
     CHUNK = 64
 
-    def __init__(self, tasks: Iterable[Task], chunks: int) -> None:
-        # Tasks cross with their sizes, found by the thread (a stat per local file, off the scheduling loop).
+    def __init__(self, tasks: Iterable[Task], chunks: int, large: int = 64 << 20) -> None:
+        # Tasks cross with their weights, found by the thread (a stat per local file the walk did not size,
+        # off the scheduling loop): what a batch holds in memory on the worker (an object fetched there, a
+        # buffer), or a local file of ``large`` bytes or more (a long video, to go alone); other local
+        # files are read one at a time by the checking process and weigh nothing.
+        self._large = large
         self._queue: queue.Queue[list[tuple[Task, int]] | BaseException | None] = queue.Queue(maxsize=max(2, chunks))
         self._stopped = threading.Event()
         self._ready: deque[tuple[Task, int]] = deque()
@@ -450,7 +454,9 @@ class _Intake:
         chunk: list[tuple[Task, int]] = []
         try:
             for task in tasks:
-                chunk.append((task, task_size(task)))
+                size = task_size(task)
+                held = task.remote is not None or task.data is not None or size >= self._large
+                chunk.append((task, size if held else 0))
                 if len(chunk) >= self.CHUNK or self._queue.qsize() < 2:
                     self._pushed += len(chunk)
                     if not self._put(chunk):
@@ -530,7 +536,9 @@ class DaskScheduler:
     the JSON file ``dask scheduler --scheduler-file`` writes; or ``client``,
     an open :class:`~distributed.Client` (not closed by :meth:`close`).
     Batches hold ``min_files`` files at first, doubling up to ``max_files``,
-    and are cut at ``max_bytes``; ``per_thread`` batches are in flight per
+    and are cut at ``max_bytes`` of what the worker holds in memory for them
+    (objects fetched there, buffers; a local file only if it is large, so
+    that it goes alone); ``per_thread`` batches are in flight per
     worker thread.
     """
 
@@ -661,7 +669,8 @@ class DaskScheduler:
     ) -> Iterator[tuple[int, Any]]:
         slots = self._slots(client)
         # Enough ahead to fill the window with the largest batches, no more: the input may be endless.
-        intake = _Intake(tasks, chunks=math.ceil(slots * self.max_files / _Intake.CHUNK) + 1)
+        chunks = math.ceil(slots * self.max_files / _Intake.CHUNK) + 1
+        intake = _Intake(tasks, chunks, self.options.limits.large_file_bytes)
         done: Any = as_completed(with_results=False, loop=client.loop)  # type: ignore[no-untyped-call]
         flying: dict[Any, list[Task]] = {}  # future key -> its batch
         futures: dict[Any, Any] = {}  # future key -> the future

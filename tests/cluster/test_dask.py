@@ -399,6 +399,27 @@ def test_batches_are_cut_by_count_and_bytes_and_a_larger_file_goes_alone() -> No
     assert intake.finished and intake.remaining == 0
 
 
+def test_local_files_are_batched_by_count_and_a_large_one_alone() -> None:
+    """A local file is read by the checking process, one at a time: only a large one (a video) counts bytes."""
+    pytest.importorskip("distributed")
+    from provenance.batch import Task
+    from provenance.cluster import _Intake
+    from provenance.paths import Found
+
+    mib = 1 << 20
+    sizes = [700_000] * 300 + [100 * mib] + [700_000] * 10
+
+    def local(index: int, size: int) -> Task:
+        return Task(index, f"/data/{index}.jpg", found=Found("/data", f"{index}.jpg", 1, index, False, size))
+
+    intake = _Intake((local(i, n) for i, n in enumerate(sizes)), chunks=8, large=64 * mib)
+    batches = []
+    while batch := intake.take(256, 64 * mib, wait=1.0):
+        batches.append([t.index for t in batch])
+    assert [len(b) for b in batches] == [256, 44, 1, 10]  # 180 MB of images in one batch; the video alone
+    assert batches[2] == [300]
+
+
 def test_an_input_that_fails_is_raised_to_the_scan_after_what_came_before() -> None:
     pytest.importorskip("distributed")
     from provenance.batch import Task
