@@ -38,6 +38,7 @@ import os
 import pickle
 import queue
 import select
+import struct
 import sys
 import threading
 import time
@@ -153,6 +154,49 @@ def _dumps(message: Any) -> bytes:
     return pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
 
 
+def _plain(found: Found | None) -> tuple[Any, ...] | None:
+    """``found`` as the plain tuple a worker message carries: a named tuple pickles through
+    ``__reduce_ex__`` and a Python ``__getnewargs__`` call per file (1.2-1.8 against 0.4-0.6 µs)."""
+    return None if found is None else tuple(found)
+
+
+def _found(fields: tuple[Any, ...] | None) -> Found | None:
+    """The :class:`~provenance.paths.Found` that :func:`_plain` flattened."""
+    return None if fields is None else Found._make(fields)
+
+
+def _receive(conn: Connection) -> bytes:
+    """One message from ``conn``, as ``conn.recv_bytes()`` reads it (EOFError at the end of the pipe), in
+    two ``os.read`` calls: the Connection methods cost the parent several µs of Python a file."""
+    if sys.platform == "win32":  # pragma: no cover - a handle there, not a descriptor
+        return bytes(conn.recv_bytes())
+    fd = conn.fileno()
+    (size,) = _SIZE.unpack(_read_exactly(fd, 4))
+    if size == -1:  # Connection.send_bytes of 2 GiB or more
+        (size,) = _LONG_SIZE.unpack(_read_exactly(fd, 8))
+    return _read_exactly(fd, size)
+
+
+_SIZE, _LONG_SIZE = struct.Struct("!i"), struct.Struct("!Q")
+
+
+def _read_exactly(fd: int, size: int) -> bytes:
+    data = os.read(fd, size)
+    if len(data) == size:
+        return data
+    if not data:
+        raise EOFError
+    parts = [data]
+    remaining = size - len(data)
+    while remaining > 0:
+        chunk = os.read(fd, remaining)
+        if not chunk:
+            raise OSError("got end of file during message")
+        parts.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(parts)
+
+
 def _identity(report: Report) -> Report:
     return report
 
@@ -205,7 +249,7 @@ def _worker(conn: Connection, options: Options, finish: Callable[[Report], Any])
             return
         if message is None:
             return
-        tasks = [Task(index, path, data, found, remote) for index, path, data, found, remote in message]
+        tasks = [Task(index, path, data, _found(found), remote) for index, path, data, found, remote in message]
         stop = False
         if tasks and tasks[-1].remote is not None:
             # Objects in a store: the messages already waiting are fetched with this one (one round trip for all).
@@ -218,7 +262,7 @@ def _worker(conn: Connection, options: Options, finish: Callable[[Report], Any])
                 if more is None:
                     stop = True
                     break
-                tasks.extend(Task(index, path, data, found, remote) for index, path, data, found, remote in more)
+                tasks.extend(Task(index, path, data, _found(f), remote) for index, path, data, f, remote in more)
         # All of the batch's objects fetched at once, not one by one.
         try:
             tasks = prefetch(tasks, options)
@@ -587,7 +631,7 @@ class LocalPool:
                     head = slot.queue[0]
                     if i in ready:
                         try:
-                            index, result = pickle.loads(slot.conn.recv_bytes())
+                            index, result = pickle.loads(_receive(slot.conn))
                         except (EOFError, OSError):
                             code = slot.process.exitcode
                             lose(i)
@@ -646,7 +690,7 @@ class LocalPool:
         if not batch:
             return
         try:
-            slot.conn.send_bytes(_dumps([(t.index, t.path, t.data, t.found, t.remote) for t in batch]))
+            slot.conn.send_bytes(_dumps([(t.index, t.path, t.data, _plain(t.found), t.remote) for t in batch]))
         except (BrokenPipeError, OSError):
             for task in reversed(batch):
                 putback(task)
