@@ -286,14 +286,23 @@ def _worker(conn: Connection, options: Options, finish: Callable[[Report], Any])
             return
 
 
-def _forked_worker(conn: Connection, options: Options, finish: Callable[[Report], Any]) -> None:
+def _forked_worker(
+    conn: Connection, options: Options, finish: Callable[[Report], Any], parent_end: Connection | None = None
+) -> None:
     # A forked child may inherit locks held by the parent's other threads (a
     # progress display writing to stderr, say); it writes nothing to the
     # standard streams, so it leaves without the usual flush that could wait
     # on such a lock forever. What it inherits stays alive as long as it
     # does: frozen, the collector never walks it (nor copies its pages).
+    # It also inherits the parent's end of its own pipe: kept open here, a
+    # parent killed outright (SIGKILL) would never reach this worker as the
+    # end of its pipe, and it would wait for tasks forever. (Ends of pipes
+    # made before it belong to older workers; each closes its own, the
+    # youngest exits first and the rest follow.)
     import gc
 
+    if parent_end is not None:
+        parent_end.close()
     gc.freeze()
     try:
         _worker(conn, options, finish)
@@ -534,8 +543,10 @@ class LocalPool:
 
     def _spawn(self, finish: Callable[[Report], Any]) -> _Slot:
         parent, child = self._ctx.Pipe()
-        target = _forked_worker if self._ctx.get_start_method() == "fork" else _worker
-        process = self._ctx.Process(target=target, args=(child, self.options, finish), daemon=True)
+        if self._ctx.get_start_method() == "fork":
+            process = self._ctx.Process(target=_forked_worker, args=(child, self.options, finish, parent), daemon=True)
+        else:  # a spawned worker inherits no descriptor it is not given
+            process = self._ctx.Process(target=_worker, args=(child, self.options, finish), daemon=True)
         process.start()
         child.close()
         return _Slot(process, parent)

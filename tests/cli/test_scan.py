@@ -503,3 +503,43 @@ def test_walked_files_and_results_larger_than_the_pipe_cross_between_processes_w
         assert verdict == "no-evidence"
         assert digest == hashlib.sha256(Path(entry.path).read_bytes()).hexdigest()
         assert payload == b"\x00" * (3 << 20)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat_file.parent.name))
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"  # a zombie has exited; only its parent (now init) has not reaped it
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_workers_exit_when_the_scan_is_killed_outright(corpus: Path, tmp_path: Path) -> None:
+    """A worker holding the parent's end of its own pipe never sees the pipe close when the parent is
+    SIGKILLed: it waited for tasks forever, holding the output file open."""
+    out = tmp_path / "out.jsonl"
+    process = _popen("scan", str(corpus), "--out", str(out), "--jobs", "2")
+    _wait_for_lines(out, 5, process)
+    workers = _children(process.pid)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    assert workers, "the scan had no worker processes"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_running(pid) for pid in workers):
+        time.sleep(0.05)
+    left = [pid for pid in workers if _running(pid)]
+    for pid in left:  # do not leave them behind either way
+        os.kill(pid, signal.SIGKILL)
+    assert not left, "workers outlived the killed scan"
