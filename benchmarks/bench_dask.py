@@ -42,11 +42,13 @@ REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 
 
-def tasks_of(folder: Path) -> list[Any]:
+def tasks_of(folder: Path, repeat: int = 1) -> list[Any]:
+    """A task per file of ``folder``, the list ``repeat`` times over (each a task of its own)."""
     from provenance.batch import Task
     from provenance.paths import walk
 
-    return [Task(i, e.path, found=e.found) for i, e in enumerate(walk([str(folder)])) if e.found is not None]
+    found = [(e.path, e.found) for e in walk([str(folder)]) if e.found is not None]
+    return [Task(i, path, found=where) for i, (path, where) in enumerate(found * max(1, repeat))]
 
 
 def warm(tasks: list[Any]) -> None:
@@ -151,6 +153,12 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--workers", default="1,2", help="comma list of worker counts (default 1,2)")
     parser.add_argument("--nanny-default", action="store_true", help="also time workers with MALLOC_TRIM_THRESHOLD_")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="check the corpus this many times over in each run (a longer scan: a run's fixed costs weigh less)",
+    )
     parser.add_argument("--json", type=Path, help="write the figures here too")
     args = parser.parse_args()
 
@@ -160,8 +168,8 @@ def main() -> int:
     if not args.corpus.is_dir():
         print(f"no corpus at {args.corpus}: run benchmarks/make_corpus.py first", file=sys.stderr)
         return 2
-    tasks = tasks_of(args.corpus)
-    warm(tasks)
+    tasks = tasks_of(args.corpus, args.repeat)
+    warm(tasks[: len(tasks) // max(1, args.repeat)])
     options = Options()
     prepare(options, readers=True)
     counts = [int(w) for w in args.workers.split(",")]
@@ -198,6 +206,7 @@ def main() -> int:
     cpu_median = {k: {w: statistics.median(v) for w, v in per.items()} for k, per in cpus.items()}
     result: dict[str, Any] = {
         "files": n,
+        "repeat": args.repeat,
         "runs": args.runs,
         "seconds": times,
         "cpu_seconds": cpus,
