@@ -397,6 +397,18 @@ class _Slot:
     done: int = 0
 
 
+def put_until_stopped(into: queue.Queue[Any], item: Any, stopped: threading.Event) -> bool:
+    """Put ``item`` into the bounded queue ``into``, waiting for room, unless ``stopped`` is set first
+    (an input thread whose consumer has gone must not wait forever); whether it was put."""
+    while not stopped.is_set():
+        try:
+            into.put(item, timeout=0.1)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
 class _Feed:
     """Pulls tasks from the caller's iterable in a thread, a bounded number ahead.
 
@@ -421,13 +433,7 @@ class _Feed:
         self._thread.start()
 
     def _put(self, item: Any) -> bool:
-        while not self._stopped.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+        return put_until_stopped(self._queue, item, self._stopped)
 
     def _pump(self, tasks: Iterable[Task]) -> None:
         chunk: list[Task] = []

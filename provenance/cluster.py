@@ -62,6 +62,7 @@ from provenance.batch import (
     check_task,
     failed,
     prefetch,
+    put_until_stopped,
     task_size,
     task_time_limit,
 )
@@ -442,13 +443,7 @@ class _Intake:
         self._thread.start()
 
     def _put(self, item: list[tuple[Task, int]] | BaseException | None) -> bool:
-        while not self._stopped.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+        return put_until_stopped(self._queue, item, self._stopped)
 
     def _pump(self, tasks: Iterable[Task]) -> None:
         chunk: list[tuple[Task, int]] = []
