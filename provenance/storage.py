@@ -4,8 +4,9 @@ Two halves, one for each side of a scan:
 
 * listing, where the inputs are walked (:func:`entries`): a URL naming a
   prefix (``s3://bucket/photos/``, or a bucket) is listed page by page on
-  S3, each page given out before the next is asked for, so a listing of
-  millions of keys is never held whole (GCS, Azure: a folder at a time);
+  S3, GCS and Azure, each page given out before the next is asked for, so a
+  listing of millions of keys is never held whole (any other fsspec store:
+  a folder at a time);
   each object comes with what the listing said of it (size, ETag or
   generation, version id, modification time: :class:`~provenance.batch.Remote`),
   with no request per object. A prefix takes the objects a folder walk
@@ -15,7 +16,10 @@ Two halves, one for each side of a scan:
   :func:`provenance.batch.prefetch`): the objects of a batch are fetched
   concurrently, each whole and once (every report has a SHA-256, so ranged
   reads would save nothing), within the size limit; large ones (a long
-  video) go to a private unlinked temporary file rather than memory.
+  video) go to a private unlinked temporary file rather than memory. Each
+  is asked for on the condition that it is still the listed one (S3 and
+  Azure: ``If-Match`` the ETag; GCS: ``ifGenerationMatch``), so one
+  rewritten since is ``changed-during-scan``, never checked as the listed one.
 
 fsspec and the store's library are imported only here, and only when a
 URL is met: the base install does not need them. Credentials are whatever

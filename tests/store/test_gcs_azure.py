@@ -168,3 +168,31 @@ def test_a_scan_of_objects_equals_the_same_files_scanned_locally(
         assert record["path"] == emulated.url(f"same/{name}") and record["etag"] and record["mtime"], record
         assert without_where(record) == without_where(here[name]), name
     assert remote["c2pa_ai_video.mp4"]["verdict"] == "ai-generated"
+
+
+def test_resume_keys_objects_by_what_the_listing_says(emulated: Emulated, tmp_path: Path) -> None:
+    """The record's ETag or generation is the listing's form of it: a second scan fetches nothing unchanged."""
+    for name in ("a.png", "b.png"):
+        emulated.put(f"resume/{name}", png_bytes(text={"name": name}))
+    out, summary = tmp_path / "out.jsonl", tmp_path / "summary.json"
+
+    def scan(*args: str) -> dict[str, int]:
+        given = ["--out", str(out), "--summary-json", str(summary), *args]
+        done = subprocess.run(
+            [sys.executable, "-m", "provenance", "scan", emulated.url("resume/"), *given],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            env=emulated.env(),
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        counts: dict[str, int] = json.loads(summary.read_text())
+        return counts
+
+    assert scan()["checked"] == 2
+    again = scan("--resume")
+    assert (again["checked"], again["resumed"]) == (0, 2)
+    emulated.put("resume/b.png", png_bytes(text={"name": "B"}))  # rewritten, the same size
+    third = scan("--resume")
+    assert (third["checked"], third["resumed"]) == (1, 1)
