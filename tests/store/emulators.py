@@ -188,7 +188,7 @@ def azure_emulator() -> Iterator[Emulated]:
     try:
         port = 0
         said = b""
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # Node's start on a busy machine can take a while
         while not port and time.monotonic() < deadline and process.poll() is None:
             if select.select([process.stdout], [], [], 1)[0]:
                 line = process.stdout.readline()

@@ -95,9 +95,11 @@ def test_a_named_object_and_missing_ones(emulated_here: Emulated) -> None:
 
 @pytest.mark.parametrize("large", [False, True], ids=["in-memory", "temporary-file"])
 def test_objects_deleted_or_rewritten_after_the_listing_are_per_file_errors(
-    emulated_here: Emulated, large: bool
+    emulated_here: Emulated, large: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A rewrite of the same size is caught too: the fetch asks for the listed generation or ETag."""
+    """A rewrite of the same size is caught too: the fetch asks for the listed generation or ETag.
+    A large object goes to a temporary file (from GCS in ranges of 1 KiB here, each on the same condition)."""
+    from provenance import storage
     from provenance.api import Options, check
     from provenance.batch import check_task, prefetch
     from provenance.limits import Limits
@@ -113,6 +115,8 @@ def test_objects_deleted_or_rewritten_after_the_listing_are_per_file_errors(
     store.put(f"{prefix}swapped.png", png_bytes(text={"name": "two"}))  # the same size, other bytes
     assert [t.remote.size for t in listed(store, f"{prefix}swapped.png")] == [t.remote.size for t in tasks[2:]]
     options = Options(limits=replace(Limits(), large_file_bytes=100 if large else Limits().large_file_bytes))
+    monkeypatch.setattr(storage, "GCS_CHUNK", 1024)
+    assert sample.stat().st_size > 3 * 1024
     fetched = prefetch(tasks, options)
     assert all((t.fetched.file is not None) == large for t in fetched if t.fetched.error is None)
     reports = {r.path.rsplit("/", 1)[-1]: r for r in (check_task(t, options) for t in fetched)}
@@ -149,7 +153,7 @@ def test_a_scan_of_objects_equals_the_same_files_scanned_locally(
     for where, target in (("remote", emulated.url("same/")), ("local", str(local))):
         out = tmp_path / f"{where}.jsonl"
         done = subprocess.run(
-            [sys.executable, "-m", "provenance", "scan", target, "--out", str(out), "--jobs", "1"],
+            [sys.executable, "-m", "provenance", "scan", target, "--out", str(out), "--jobs", "2"],
             capture_output=True,
             text=True,
             cwd=REPO,
