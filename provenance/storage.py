@@ -4,8 +4,9 @@ Two halves, one for each side of a scan:
 
 * listing, where the inputs are walked (:func:`entries`): a URL naming a
   prefix (``s3://bucket/photos/``, or a bucket) is listed page by page on
-  S3, each page given out before the next is asked for, so a listing of
-  millions of keys is never held whole (GCS, Azure: a folder at a time);
+  S3, GCS and Azure, each page given out before the next is asked for, so a
+  listing of millions of keys is never held whole (any other fsspec store:
+  a folder at a time);
   each object comes with what the listing said of it (size, ETag or
   generation, version id, modification time: :class:`~provenance.batch.Remote`),
   with no request per object. A prefix takes the objects a folder walk
@@ -15,7 +16,10 @@ Two halves, one for each side of a scan:
   :func:`provenance.batch.prefetch`): the objects of a batch are fetched
   concurrently, each whole and once (every report has a SHA-256, so ranged
   reads would save nothing), within the size limit; large ones (a long
-  video) go to a private unlinked temporary file rather than memory.
+  video) go to a private unlinked temporary file rather than memory. Each
+  is asked for on the condition that it is still the listed one (S3 and
+  Azure: ``If-Match`` the ETag; GCS: ``ifGenerationMatch``), so one
+  rewritten since is ``changed-during-scan``, never checked as the listed one.
 
 fsspec and the store's library are imported only here, and only when a
 URL is met: the base install does not need them. Credentials are whatever
@@ -167,8 +171,13 @@ def _scheme_prefix(url: str) -> str:
     return url[: _URL.match(url).end()]  # type: ignore[union-attr]
 
 
+def _library(fs: Any) -> str:
+    """The package of ``fs``'s class (``s3fs``, ``gcsfs``, ``adlfs``; another for any other store)."""
+    return type(fs).__module__.split(".")[0]
+
+
 def _is_s3(fs: Any) -> bool:
-    return type(fs).__module__.split(".")[0] == "s3fs"
+    return _library(fs) == "s3fs"
 
 
 # --- what a listing says of an object -------------------------------------------
@@ -266,8 +275,13 @@ def entries(url: str) -> Iterator[Entry]:
 def _listing(fs: Any, scheme: str, path: str, url: str) -> Iterator[Entry]:
     """Every object below the prefix ``path`` (``bucket/some/prefix``) that a folder walk would take."""
     try:
-        if _is_s3(fs):
+        library = _library(fs)
+        if library == "s3fs":
             yield from _s3_listing(fs, scheme, path)
+        elif library == "gcsfs":
+            yield from _gcs_listing(fs, scheme, path)
+        elif library == "adlfs":
+            yield from _azure_listing(fs, scheme, path)
         else:
             yield from _generic_listing(fs, scheme, path)
     except Exception as exc:
@@ -313,6 +327,101 @@ def _s3_listing(fs: Any, scheme: str, path: str) -> Iterator[Entry]:
         token = answer.get("NextContinuationToken")
         if not answer.get("IsTruncated") or not token:
             return
+
+
+def _gcs_listing(fs: Any, scheme: str, path: str) -> Iterator[Entry]:
+    """The JSON API's objects list, one page per request, each page handed out before the next is asked for.
+
+    gcsfs's ``find`` and ``ls`` gather a whole listing (or folder) first;
+    here each page is one ``GET b/{bucket}/o`` through gcsfs's own
+    authenticated, retrying ``_call``, its ``nextPageToken`` kept for the next.
+    """
+    from fsspec.asyn import sync
+
+    bucket, _, key = path.partition("/")
+    prefix = f"{key}/" if key else None
+
+    async def page(token: str | None) -> dict[str, Any]:
+        # gcsfs leaves out the parameters that are None.
+        answer: dict[str, Any] = await fs._call(
+            "GET",
+            "b/{}/o",
+            bucket,
+            json_out=True,
+            prefix=prefix,
+            maxResults=PAGE_SIZE,
+            pageToken=token,
+            fields="items(name,size,generation,updated),nextPageToken",
+        )
+        return answer
+
+    token: str | None = None
+    while True:
+        answer = sync(fs.loop, page, token)
+        for item in answer.get("items", ()):
+            name = str(item["name"])
+            if not _wanted(name[len(prefix or "") :]):
+                continue
+            url = f"{scheme}{bucket}/{name}"
+            yield Entry(url, remote=remote_of(url, item))
+        token = answer.get("nextPageToken")
+        if not token:
+            return
+
+
+def _azure_listing(fs: Any, scheme: str, path: str) -> Iterator[Entry]:
+    """List Blobs, one page per request (the Azure SDK's pager, resumed from its continuation token).
+
+    adlfs's ``find`` and ``ls`` gather a whole listing (or folder) first;
+    here each page is one request through adlfs's own service client, and
+    the marker it ends with is kept for the next. Folder blobs of a
+    hierarchical namespace (``hdi_isfolder``) are passed over.
+    """
+    from fsspec.asyn import sync
+
+    container, _, key = path.partition("/")
+    prefix = f"{key}/" if key else None
+
+    async def page(token: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        async with fs.service_client.get_container_client(container) as client:
+            pages = client.list_blobs(
+                name_starts_with=prefix, include=["metadata"], results_per_page=PAGE_SIZE
+            ).by_page(continuation_token=token)
+            items = []
+            async for blob in await pages.__anext__():
+                if (blob.metadata or {}).get("hdi_isfolder") == "true":
+                    continue
+                items.append(
+                    {
+                        "name": blob.name,
+                        "size": blob.size,
+                        "etag": _quoted(blob.etag),  # as Get Blob's ETag header has it (and --resume keeps it)
+                        "last_modified": blob.last_modified,
+                        "version_id": blob.version_id,
+                    }
+                )
+            following: str | None = pages.continuation_token
+            return items, following
+
+    token: str | None = None
+    while True:
+        items, token = sync(fs.loop, page, token)
+        for item in items:
+            name = str(item["name"])
+            if not _wanted(name[len(prefix or "") :]):
+                continue
+            url = f"{scheme}{container}/{name}"
+            yield Entry(url, remote=remote_of(url, item))
+        if not token:
+            return
+
+
+def _quoted(etag: Any) -> str | None:
+    """An ETag in quotes, as HTTP headers carry it (List Blobs gives it bare)."""
+    text = _text(etag)
+    if text is None or text.startswith(('"', "W/")):
+        return text
+    return f'"{text}"'
 
 
 def _generic_listing(fs: Any, scheme: str, path: str) -> Iterator[Entry]:
@@ -428,6 +537,7 @@ def _code(exc: BaseException) -> str | None:
             if code:
                 return str(code)
         status = getattr(current, "status", None) or getattr(current, "code", None)
+        status = status or getattr(current, "status_code", None)  # the Azure SDK's HttpResponseError
         if isinstance(status, int) and 400 <= status < 600:
             return str(status)
         current = current.__cause__ or current.__context__
@@ -449,7 +559,8 @@ def describe(exc: BaseException) -> tuple[str, str]:
         return "not-found", f"no such bucket in the store{named}"
     if isinstance(exc, FileNotFoundError) or code in _GONE:
         return "not-found", f"no such object in the store{named}"
-    if isinstance(exc, PermissionError) or code in _DENIED:
+    forbidden = type(exc) is OSError and str(exc).startswith("Forbidden")  # gcsfs's 403, with no code kept
+    if isinstance(exc, PermissionError) or code in _DENIED or forbidden:
         return "permission-denied", f"the store refused access{named}"
     if isinstance(exc, TimeoutError) or type(exc).__name__ == "TimeoutError":
         return "unreadable", "the store did not answer in time"
@@ -529,8 +640,13 @@ async def _fetch(task: Task, spill: bool, limit: int) -> Fetched:
     assert remote is not None
     try:
         fs = filesystem(remote.url)
-        if _is_s3(fs):
+        library = _library(fs)
+        if library == "s3fs":
             return await _fetch_s3(fs, remote, spill, limit)
+        if library == "gcsfs":
+            return await _fetch_gcs(fs, remote, spill, limit)
+        if library == "adlfs":
+            return await _fetch_azure(fs, remote, spill, limit)
         return await _fetch_generic(fs, remote, spill, limit)
     except Exception as exc:
         kind, message = describe(exc)
@@ -595,6 +711,118 @@ async def _fetch_s3(fs: Any, remote: Remote, spill: bool, limit: int) -> Fetched
         body.close()
     if len(data) > limit:
         return _over(len(data), limit)
+    if len(data) != remote.size:
+        return _changed()
+    return Fetched(data=data, **meta)  # type: ignore[arg-type]
+
+
+#: Bytes asked for per request when a GCS object goes to a temporary file.
+GCS_CHUNK = 8 * 1024**2
+
+
+async def _fetch_gcs(fs: Any, remote: Remote, spill: bool, limit: int) -> Fetched:
+    """The media download with ``ifGenerationMatch`` the listed generation: a rewritten object is refused (412).
+
+    A large object comes in ranges of :data:`GCS_CHUNK`, each with the same
+    condition, so all its bytes are of the listed generation. The
+    generation each answer names is compared too (for a server that
+    ignores the condition, as some emulators do).
+    """
+    from provenance.batch import Fetched
+
+    path = fs._strip_protocol(remote.url)
+    url = fs.url(path)
+    condition = {"ifGenerationMatch": remote.etag} if remote.etag else {}
+
+    async def get(headers: dict[str, str] | None = None) -> tuple[Any, bytes] | None:
+        try:
+            answer, data = await fs._call("GET", url, headers=headers, **condition)
+        except FileExistsError:  # gcsfs's name for 412 Precondition Failed
+            return None
+        generation = _text(answer.get("X-Goog-Generation"))
+        if remote.etag and generation and generation != remote.etag:
+            return None
+        return answer, bytes(data)
+
+    if not spill:
+        got = await get()
+        if got is None:
+            return _changed()
+        answer, data = got
+        if len(data) > limit:
+            return _over(len(data), limit)
+        if len(data) != remote.size:
+            return _changed()
+        return Fetched(data=data)
+    file = tempfile.TemporaryFile()
+    try:
+        size = 0
+        while True:
+            got = await get({"Range": f"bytes={size}-{size + GCS_CHUNK - 1}"})
+            if got is None:
+                file.close()
+                return _changed()
+            answer, block = got
+            size += len(block)
+            if size > limit:
+                file.close()
+                return _over(size, limit)
+            file.write(block)
+            total = str(answer.get("Content-Range", "")).rpartition("/")[2]
+            if not block or not total.isdigit() or size >= int(total):
+                break
+        file.flush()
+    except BaseException:
+        file.close()
+        raise
+    if size != remote.size:
+        file.close()
+        return _changed()
+    return Fetched(file=file)
+
+
+async def _fetch_azure(fs: Any, remote: Remote, spill: bool, limit: int) -> Fetched:
+    """Get Blob with ``If-Match`` the listed ETag: a changed blob is refused by the store itself (412).
+
+    The SDK keeps the condition on every part of a download it splits.
+    """
+    from azure.core import MatchConditions
+
+    from provenance.batch import Fetched
+
+    container, blob, _ = fs.split_path(fs._strip_protocol(remote.url))
+    condition: dict[str, Any] = {}
+    if remote.etag:
+        condition = {"etag": _quoted(remote.etag), "match_condition": MatchConditions.IfNotModified}
+    async with fs.service_client.get_blob_client(container=container, blob=blob) as client:
+        try:
+            stream = await client.download_blob(**condition)
+        except Exception as exc:
+            if _code(exc) == "412":  # Azurite answers a deleted blob's If-Match so too: is it there?
+                await client.get_blob_properties()  # raises "not found" if it is not
+            raise
+        etag = _quoted(stream.properties.etag)
+        if remote.etag and etag and etag != _quoted(remote.etag):
+            return _changed()
+        if stream.size > limit:
+            return _over(stream.size, limit)
+        meta = {"etag": etag, "mtime": _timestamp(stream.properties.last_modified)}
+        if spill:
+            file = tempfile.TemporaryFile()
+            try:
+                size = 0
+                async for block in stream.chunks():
+                    size += len(block)
+                    if size > limit:
+                        file.close()
+                        return _over(size, limit)
+                    file.write(block)
+                file.flush()
+            except BaseException:
+                file.close()
+                raise
+            return Fetched(file=file, **meta)  # type: ignore[arg-type]
+        data = bytes(await stream.readall())
     if len(data) != remote.size:
         return _changed()
     return Fetched(data=data, **meta)  # type: ignore[arg-type]

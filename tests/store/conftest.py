@@ -29,6 +29,9 @@ boto3 = pytest.importorskip("boto3")
 BUCKET = "provenance-test"
 HERE = Path(__file__).resolve().parent
 
+# The GCS and Azure emulators' fixtures (test_gcs_azure.py).
+from tests.store.emulators import azure_emulator, emulated, emulated_here, gcs_emulator  # noqa: E402,F401
+
 
 @dataclass
 class Store:
