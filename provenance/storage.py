@@ -152,6 +152,26 @@ def redacted(url: str) -> str:
     return f"{url[: len(scheme) + 3]}{netloc.rpartition('@')[2]}{slash}{path}"
 
 
+#: Loggers of the store libraries: they log retries and failures, with request details, to stderr when
+#: nobody configured logging. Each failure reaches the user once, as the file's error, in words that
+#: never carry a request (:func:`describe`); their records are dropped (a NullHandler, not propagated).
+_LIBRARY_LOGGERS = ("fsspec", "s3fs", "gcsfs", "adlfs", "azure", "botocore", "aiobotocore", "google", "urllib3")
+_quieted = False
+
+
+def _quiet_library_logs() -> None:
+    global _quieted
+    if _quieted:
+        return
+    import logging
+
+    for name in _LIBRARY_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.addHandler(logging.NullHandler())
+        logger.propagate = False
+    _quieted = True
+
+
 def filesystem(url: str) -> Any:
     """The fsspec filesystem for ``url``'s scheme (fsspec keeps one per process).
 
@@ -161,6 +181,7 @@ def filesystem(url: str) -> Any:
     """
     import fsspec
 
+    _quiet_library_logs()
     scheme = protocol(url)
     if EXTRAS.get(scheme) == "s3" and "config_kwargs" not in fsspec.config.conf.get(scheme, {}):
         return fsspec.filesystem(scheme, config_kwargs={"max_pool_connections": FETCH_CONCURRENCY})
@@ -564,7 +585,8 @@ def describe(exc: BaseException) -> tuple[str, str]:
         return "permission-denied", f"the store refused access{named}"
     if isinstance(exc, TimeoutError) or type(exc).__name__ == "TimeoutError":
         return "unreadable", "the store did not answer in time"
-    if isinstance(exc, ConnectionError) or type(exc).__name__ in ("EndpointConnectionError", "ClientConnectorError"):
+    names = {kind.__name__ for kind in type(exc).__mro__}  # aiohttp's DNS error is a ClientConnectorError
+    if isinstance(exc, ConnectionError) or names & {"EndpointConnectionError", "ClientConnectorError"}:
         return "unreadable", f"could not connect to the store{named}"
     return "unreadable", f"the store request failed{named}"
 

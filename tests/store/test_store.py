@@ -583,3 +583,42 @@ def test_workers_forked_while_the_listing_runs_keep_working(in_process: Store, m
     pool = LocalPool(Options(), jobs=2, recycle=3, timeout=30)
     reports = [r for _, r in pool.run(tasks)]
     assert len(reports) == 40 and all(r.error is None and r.etag for r in reports)
+
+
+def test_a_store_that_cannot_be_reached_is_one_error_line_and_no_library_noise(store: Store, tmp_path: Path) -> None:
+    """The store libraries log their retries and tracebacks (request details included) when nobody set up
+    logging: the scan's stderr carries the one error line of each unreadable input, nothing of theirs."""
+    import socket
+
+    with socket.socket() as probe:  # a port on loopback that nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    env = store.env(AWS_ENDPOINT_URL=f"http://127.0.0.1:{closed}", AWS_MAX_ATTEMPTS="2", AWS_RETRY_MODE="standard")
+    out = tmp_path / "out.jsonl"
+    done = scan(store, f"s3://{BUCKET}/unreachable/", f"s3://{BUCKET}/unreachable/one.png", "--out", str(out), env=env)
+    assert done.returncode == 2, done.stderr
+    got = records(out)
+    assert [r["error"]["kind"] for r in got] == ["unreadable", "unreadable"]
+    assert all("could not connect to the store" in r["error"]["message"] for r in got), got
+    lines = done.stderr.splitlines()
+    assert len(lines) == 2 and all(line.startswith("provenance: error: s3://") for line in lines), done.stderr
+    assert "Traceback" not in done.stderr and store.secret not in done.stderr
+
+
+def test_the_store_libraries_log_nothing_to_stderr(store: Store) -> None:
+    """gcsfs, s3fs, botocore ... log retries and tracebacks through their own loggers (gcsfs: "_request out
+    of retries on exception", with the request's host, after ~30 s of retries to an unreachable store):
+    once a store is used, those records go nowhere; the failure reaches the user as the file's error."""
+    store.put("quiet/a.png", png_bytes())
+    code = (
+        "import logging\n"
+        "from provenance import storage\n"
+        f"entries = list(storage.entries('s3://{BUCKET}/quiet/'))\n"
+        "assert [e.remote is not None for e in entries] == [True], entries\n"
+        "for name in storage._LIBRARY_LOGGERS:\n"
+        "    logging.getLogger(name + '.core').error('request to https://host/?X-Amz-Signature=secret failed')\n"
+        "logging.getLogger('provenance-test').error('an unrelated logger still prints')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, env=store.env())
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == "an unrelated logger still prints\n"
