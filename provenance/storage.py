@@ -35,7 +35,7 @@ import datetime as _dt
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import IO, TYPE_CHECKING, Any
 
 from provenance.paths import Entry, wanted_in_walk
@@ -675,6 +675,24 @@ async def _fetch(task: Task, spill: bool, limit: int) -> Fetched:
         return Fetched(error=(kind, message if kind == "changed-during-scan" else f"cannot fetch: {message}"))
 
 
+async def _spool(blocks: AsyncIterator[bytes], limit: int) -> IO[bytes] | int:
+    """``blocks`` written to an unlinked temporary file; the size reached instead if it goes over ``limit``."""
+    file = tempfile.TemporaryFile()
+    try:
+        size = 0
+        async for block in blocks:
+            size += len(block)
+            if size > limit:
+                file.close()
+                return size
+            file.write(block)
+        file.flush()
+    except BaseException:
+        file.close()
+        raise
+    return file
+
+
 def _changed() -> Fetched:
     from provenance.batch import Fetched
 
@@ -714,20 +732,15 @@ async def _fetch_s3(fs: Any, remote: Remote, spill: bool, limit: int) -> Fetched
             "mtime": _timestamp(response.get("LastModified")),
         }
         if spill:
-            file = tempfile.TemporaryFile()
-            try:
-                size = 0
+
+            async def blocks() -> AsyncIterator[bytes]:
                 while block := await body.read(1 << 20):
-                    size += len(block)
-                    if size > limit:
-                        file.close()
-                        return _over(size, limit)
-                    file.write(block)
-                file.flush()
-            except BaseException:
-                file.close()
-                raise
-            return Fetched(file=file, **meta)  # type: ignore[arg-type]
+                    yield block
+
+            spooled = await _spool(blocks(), limit)
+            if isinstance(spooled, int):
+                return _over(spooled, limit)
+            return Fetched(file=spooled, **meta)  # type: ignore[arg-type]
         data: bytes = await body.read()
     finally:
         body.close()
@@ -830,20 +843,10 @@ async def _fetch_azure(fs: Any, remote: Remote, spill: bool, limit: int) -> Fetc
             return _over(stream.size, limit)
         meta = {"etag": etag, "mtime": _timestamp(stream.properties.last_modified)}
         if spill:
-            file = tempfile.TemporaryFile()
-            try:
-                size = 0
-                async for block in stream.chunks():
-                    size += len(block)
-                    if size > limit:
-                        file.close()
-                        return _over(size, limit)
-                    file.write(block)
-                file.flush()
-            except BaseException:
-                file.close()
-                raise
-            return Fetched(file=file, **meta)  # type: ignore[arg-type]
+            spooled = await _spool(stream.chunks(), limit)
+            if isinstance(spooled, int):
+                return _over(spooled, limit)
+            return Fetched(file=spooled, **meta)  # type: ignore[arg-type]
         data = bytes(await stream.readall())
     if len(data) != remote.size:
         return _changed()
