@@ -675,8 +675,13 @@ async def _fetch(task: Task, spill: bool, limit: int) -> Fetched:
         return Fetched(error=(kind, message if kind == "changed-during-scan" else f"cannot fetch: {message}"))
 
 
+class _Changed(Exception):
+    """Raised by a stream of blocks whose object turned out not to be the listed one."""
+
+
 async def _spool(blocks: AsyncIterator[bytes], limit: int) -> IO[bytes] | int:
-    """``blocks`` written to an unlinked temporary file; the size reached instead if it goes over ``limit``."""
+    """``blocks`` written to an unlinked temporary file; the size reached instead if it goes over ``limit``
+    (what ``blocks`` raises, :class:`_Changed` say, is raised here, the file closed)."""
     file = tempfile.TemporaryFile()
     try:
         size = 0
@@ -783,33 +788,34 @@ async def _fetch_gcs(fs: Any, remote: Remote, spill: bool, limit: int) -> Fetche
         got = await get()
         if got is None:
             return _changed()
-        answer, data = got
+        _, data = got
         if len(data) > limit:
             return _over(len(data), limit)
         if len(data) != remote.size:
             return _changed()
         return Fetched(data=data)
-    file = tempfile.TemporaryFile()
-    try:
-        size = 0
+
+    async def ranges() -> AsyncIterator[bytes]:
+        done = 0
         while True:
-            got = await get({"Range": f"bytes={size}-{size + GCS_CHUNK - 1}"})
+            got = await get({"Range": f"bytes={done}-{done + GCS_CHUNK - 1}"})
             if got is None:
-                file.close()
-                return _changed()
+                raise _Changed
             answer, block = got
-            size += len(block)
-            if size > limit:
-                file.close()
-                return _over(size, limit)
-            file.write(block)
+            done += len(block)
+            yield block
             total = str(answer.get("Content-Range", "")).rpartition("/")[2]
-            if not block or not total.isdigit() or size >= int(total):
-                break
-        file.flush()
-    except BaseException:
-        file.close()
-        raise
+            if not block or not total.isdigit() or done >= int(total):
+                return
+
+    try:
+        spooled = await _spool(ranges(), limit)
+    except _Changed:
+        return _changed()
+    if isinstance(spooled, int):
+        return _over(spooled, limit)
+    file = spooled
+    size = os.fstat(file.fileno()).st_size
     if size != remote.size:
         file.close()
         return _changed()
@@ -861,7 +867,16 @@ async def _fetch_generic(fs: Any, remote: Remote, spill: bool, limit: int) -> Fe
 
     path = fs._strip_protocol(remote.url)
     if spill:
-        file = await asyncio.to_thread(_copy_to_file, fs, path, limit)
+        stream = await asyncio.to_thread(fs.open, path, "rb")
+        try:
+
+            async def blocks() -> AsyncIterator[bytes]:
+                while block := await asyncio.to_thread(stream.read, 1 << 20):
+                    yield block
+
+            file = await _spool(blocks(), limit)
+        finally:
+            stream.close()
         if isinstance(file, int):
             return _over(file, limit)
         size = os.fstat(file.fileno()).st_size
@@ -878,22 +893,3 @@ async def _fetch_generic(fs: Any, remote: Remote, spill: bool, limit: int) -> Fe
     if len(data) != remote.size:
         return _changed()
     return Fetched(data=bytes(data))
-
-
-def _copy_to_file(fs: Any, path: str, limit: int) -> IO[bytes] | int:
-    """The object at ``path`` streamed into an unlinked temporary file; its size if it is over ``limit``."""
-    file = tempfile.TemporaryFile()
-    try:
-        size = 0
-        with fs.open(path, "rb") as stream:
-            while block := stream.read(1 << 20):
-                size += len(block)
-                if size > limit:
-                    file.close()
-                    return size
-                file.write(block)
-        file.flush()
-    except BaseException:
-        file.close()
-        raise
-    return file
