@@ -29,7 +29,7 @@ def _slow_png(chunks: int) -> bytes:
 
 def test_time_limit_reports_the_slow_file_and_goes_on(tmp_path: Path) -> None:
     slow = tmp_path / "b-slow.png"
-    slow.write_bytes(_slow_png(1_500_000))  # 18 MB: several seconds of walking
+    slow.write_bytes(_slow_png(5_000_000))  # 60 MB of empty chunks: ~1.7 s of walking, well past the limit
     first, last = tmp_path / "a-ai.png", tmp_path / "c-plain.png"
     first.write_bytes(png_bytes(text={"parameters": A1111}))
     last.write_bytes(png_bytes())
