@@ -288,14 +288,16 @@ def _read(data: bytes, name: str, options: ReadOptions) -> Extracted:
     if layout.c2pa_embedded is not False or remote_hint is not None:
         from provenance.read import c2pa
 
-        too_big = c2pa.store_over_limit(data, media_type, limits)
-        if too_big is not None:
+        store = c2pa.check_store(data, media_type, limits)
+        if store.too_big is not None:
             return Extracted(
                 media_type,
                 issues=tuple(layout.issues),
-                fatal=ReadIssue("limit-exceeded", too_big, "c2pa"),
+                fatal=ReadIssue("limit-exceeded", store.too_big, "c2pa"),
             )
-        credentials = readers.run_c2pa(lambda: c2pa.read(data, media_type, options.trust, limits, remote_hint))
+        credentials = readers.run_c2pa(
+            lambda: c2pa.read(data, media_type, options.trust, limits, remote_hint, store.certificate_boxes)
+        )
     else:
         ran.append("c2pa")
     if options.watermarks:

@@ -97,8 +97,17 @@ def user_trust_list(pem: str, name: str) -> TrustList:
     return TrustList(name=f"user-supplied anchors ({name})", anchors=pem)
 
 
-def _settings(lists: tuple[TrustList, ...], allow_network: bool) -> dict[str, Any]:
-    anchors = "\n".join(t.anchors for t in lists if t.anchors)
+#: Which anchors of each list a context holds: ``None`` for every one, else their positions in
+#: :func:`_anchors_of` of each list's bundle.
+_Kept = tuple[tuple[int, ...], ...] | None
+
+
+def _settings(lists: tuple[TrustList, ...], allow_network: bool, kept: _Kept = None) -> dict[str, Any]:
+    if kept is None:
+        anchors = "\n".join(t.anchors for t in lists if t.anchors)
+    else:
+        pems = [_anchors_of(t.anchors)[1][i].pem for t, keep in zip(lists, kept, strict=True) for i in keep]
+        anchors = "\n".join(pems)
     allowed = "\n".join(t.allowed for t in lists if t.allowed)
     configs = [t.config for t in lists if t.config]
     trust: dict[str, Any] = {}
@@ -120,11 +129,108 @@ def _settings(lists: tuple[TrustList, ...], allow_network: bool) -> dict[str, An
     return settings
 
 
-@lru_cache(maxsize=8)
-def _context(lists: tuple[TrustList, ...], allow_network: bool) -> Any:
+@lru_cache(maxsize=32)
+def _context(lists: tuple[TrustList, ...], allow_network: bool, kept: _Kept = None) -> Any:
     import c2pa
 
-    return c2pa.Context(settings=c2pa.Settings.from_dict(_settings(lists, allow_network)))
+    return c2pa.Context(settings=c2pa.Settings.from_dict(_settings(lists, allow_network, kept)))
+
+
+# --- The anchors a store can chain to ------------------------------------------
+#
+# The library parses every trust anchor again for each file it validates
+# (~10 µs an anchor: ~0.5 ms a signed file with the shipped lists), and
+# c2pa-python 0.38 cannot keep them parsed between files. It only ever uses
+# an anchor whose subject name equals, byte for byte, the issuer name of a
+# certificate in the store (x509-parser compares the names' DER), and every
+# certificate it checks (signers', time-stamp authorities', OCSP
+# responders', identity assertions') is in the store's signature,
+# time-stamp, certificate-status and identity boxes. So a file is validated
+# with the anchors whose subject name occurs in those boxes: the same
+# anchors that could match, without parsing the rest. When the boxes cannot
+# be found, or a bundle holds anything but certificates, every anchor is used.
+
+
+@dataclass(frozen=True, slots=True)
+class _Anchor:
+    pem: str  # the certificate's PEM block, as in the bundle
+    subject: bytes | None  # its subject name, the whole DER element; None if it could not be read
+
+
+_PEM_BLOCK = re.compile(r"-----BEGIN CERTIFICATE-----[^-]*-----END CERTIFICATE-----")
+
+
+def _der_element(der: bytes, at: int) -> tuple[int, int, int]:
+    """Tag, start and end of the contents of the DER element at ``at``; ValueError if it does not fit."""
+    if at + 2 > len(der):
+        raise ValueError("truncated DER")
+    tag, length = der[at], der[at + 1]
+    at += 2
+    if length & 0x80:
+        count = length & 0x7F
+        if not 0 < count <= 4 or at + count > len(der):
+            raise ValueError("bad DER length")
+        length = int.from_bytes(der[at : at + count], "big")
+        at += count
+    if at + length > len(der):
+        raise ValueError("truncated DER")
+    return tag, at, at + length
+
+
+def _subject_name(der: bytes) -> bytes:
+    """The subject name of a DER certificate, tag and length included."""
+    _, tbs, _ = _der_element(der, 0)  # Certificate: its first element is the TBSCertificate
+    _, at, _ = _der_element(der, tbs)
+    tag, _, end = _der_element(der, at)
+    if tag == 0xA0:  # [0] version
+        at = end
+    for _ in range(4):  # serialNumber, signature, issuer, validity
+        at = _der_element(der, at)[2]
+    tag, _, end = _der_element(der, at)
+    if tag != 0x30:
+        raise ValueError("no subject name")
+    return der[at:end]
+
+
+@lru_cache(maxsize=16)
+def _anchors_of(bundle: str) -> tuple[bool, tuple[_Anchor, ...]]:
+    """The certificates of a PEM bundle with their subject names; False first if the bundle
+    holds anything else (it is then always used whole)."""
+    blocks = _PEM_BLOCK.findall(bundle)
+    anchors = []
+    for block in blocks:
+        try:
+            subject: bytes | None = _subject_name(binascii.a2b_base64("".join(block.splitlines()[1:-1])))
+        except (ValueError, binascii.Error, IndexError):
+            subject = None
+        anchors.append(_Anchor(block, subject))
+    return bundle.count("-----BEGIN ") == len(blocks), tuple(anchors)
+
+
+def _kept(lists: tuple[TrustList, ...], boxes: tuple[bytes, ...] | None) -> _Kept:
+    """The anchors of ``lists`` whose subject name occurs in ``boxes``; None: use them all."""
+    if boxes is None:
+        return None
+    kept: list[tuple[int, ...]] = []
+    first: tuple[int, int] | None = None  # (list, anchor) of the first anchor of all
+    for n, trust_list in enumerate(lists):
+        if not trust_list.anchors.strip():
+            kept.append(())
+            continue
+        whole, anchors = _anchors_of(trust_list.anchors)
+        if not whole:
+            return None
+        if first is None and anchors:
+            first = (n, 0)
+        kept.append(
+            tuple(i for i, a in enumerate(anchors) if a.subject is None or any(a.subject in box for box in boxes))
+        )
+    if first is not None and not any(kept):
+        # None can match. The library still gets one anchor, so that it goes through the same checks
+        # as with them all (with none it would stop at "no anchors").
+        n, i = first
+        kept[n] = (i,)
+    return tuple(kept)
 
 
 # c2pa-python refuses a Context made by another process ("Context is not
@@ -229,34 +335,71 @@ def _svg_jumbf(data: bytes, limits: Limits) -> bytes:
 _JUMD = re.compile(b"jumd")
 
 
-def _count_boxes(blob: bytes) -> tuple[int, int]:
-    """Manifest boxes and ingredient assertion boxes, by their JUMBF description boxes.
+#: Labels of the boxes that hold the certificates the library checks against the trust anchors.
+_CERTIFICATE_BOXES = (b"c2pa.signature", b"c2pa.time-stamp", b"c2pa.certificate-status", b"cawg.identity")
+
+
+def _count_boxes(blob: bytes) -> tuple[int, int, list[bytes] | None]:
+    """Manifest boxes and ingredient assertion boxes, by their JUMBF description boxes; and the
+    boxes that hold certificates (:data:`_CERTIFICATE_BOXES`), or None if one could not be cut out.
 
     A description box (``jumd``) holds a 16-byte type, a toggle byte, then
     the box's label: a manifest's type starts ``c2ma`` (or ``c2um`` for an
     update manifest), an ingredient assertion's label ``c2pa.ingredient``.
-    One linear search; nothing is parsed per box. The search is the
-    regular expression engine's (``jumd`` cannot overlap itself, so it finds
-    every occurrence ``bytes.find`` does): 0.30 against 0.48 ms on a 1 MB
-    signed file, which is searched whole.
+    One linear search; nothing is parsed per box but the few certificate
+    boxes, whose superbox (``jumb``) header comes just before. The search
+    is the regular expression engine's (``jumd`` cannot overlap itself, so
+    it finds every occurrence ``bytes.find`` does): 0.30 against 0.48 ms on
+    a 1 MB signed file, which is searched whole.
     """
     manifests = ingredients = 0
+    boxes: list[bytes] | None = []
     for found in _JUMD.finditer(blob):
         at = found.start()
         if blob[at + 4 : at + 8] in (b"c2ma", b"c2um"):
             manifests += 1
         elif blob.startswith(b"c2pa.ingredient", at + 21):
             ingredients += 1
-    return manifests, ingredients
+        elif boxes is not None and blob.startswith(_CERTIFICATE_BOXES, at + 21):
+            box = _superbox(blob, at)
+            if box is None:
+                boxes = None
+            else:
+                boxes.append(box)
+    return manifests, ingredients, boxes
 
 
-def store_over_limit(data: bytes, media_type: str, limits: Limits) -> str | None:
-    """Why the manifest store is too big to validate, counted from its boxes; ``None`` when it is not.
+def _superbox(blob: bytes, jumd: int) -> bytes | None:
+    """The ``jumb`` box whose description box type is at ``jumd``, or None if its header is not there."""
+    if jumd >= 12 and blob[jumd - 8 : jumd - 4] == b"jumb":
+        start = jumd - 12
+        (size,) = struct.unpack_from(">I", blob, start)
+    elif jumd >= 20 and blob[jumd - 16 : jumd - 12] == b"jumb":  # an 8-byte extended size
+        start = jumd - 20
+        if struct.unpack_from(">I", blob, start)[0] != 1:
+            return None
+        (size,) = struct.unpack_from(">Q", blob, start + 8)
+    else:
+        return None
+    if size == 0:  # to the end
+        return blob[start:]
+    if size < 8 or start + size > len(blob):
+        return None
+    return blob[start : start + size]
 
-    The C2PA library's work grows faster than linearly with the ingredients
-    of a store (2,000 of them take seconds): the count comes first.
-    """
-    manifests, ingredients = _count_boxes(data)
+
+@dataclass(frozen=True, slots=True)
+class StoreCheck:
+    """What :func:`check_store` found before the library sees the store."""
+
+    too_big: str | None  # why the store is too big to validate; None when it is not
+    certificate_boxes: tuple[bytes, ...] | None  # the boxes with certificates; None: not found
+
+
+def check_store(data: bytes, media_type: str, limits: Limits) -> StoreCheck:
+    """Count the manifests and ingredients of the store (the C2PA library's work grows faster than
+    linearly with the ingredients: 2,000 of them take seconds), and find its certificate boxes."""
+    manifests, ingredients, boxes = _count_boxes(data)
     joined = b""
     if media_type == "image/jpeg":
         joined = _app11_jumbf(data)
@@ -265,19 +408,26 @@ def store_over_limit(data: bytes, media_type: str, limits: Limits) -> str | None
     elif media_type == "image/svg+xml":
         joined = _svg_jumbf(data, limits)
     if joined:
-        more_manifests, more_ingredients = _count_boxes(joined)
+        # The store as the library reads it: a box split across segments is whole only here.
+        more_manifests, more_ingredients, boxes = _count_boxes(joined)
         manifests, ingredients = max(manifests, more_manifests), max(ingredients, more_ingredients)
+    elif media_type in ("image/gif", "image/svg+xml"):
+        boxes = None  # not the bytes the library reads
     if manifests > limits.max_c2pa_manifests:
-        return (
+        return StoreCheck(
             f"the C2PA manifest store holds {manifests} manifests, over the limit of {limits.max_c2pa_manifests}; "
-            "it was not validated"
+            "it was not validated",
+            None,
         )
     if ingredients > limits.max_c2pa_ingredients:
-        return (
+        return StoreCheck(
             f"the C2PA manifest store holds {ingredients} ingredients, over the limit of "
-            f"{limits.max_c2pa_ingredients}; it was not validated"
+            f"{limits.max_c2pa_ingredients}; it was not validated",
+            None,
         )
-    return None
+    if not manifests or not boxes:
+        boxes = None  # no store seen: the library may find one that the search cannot (a remote one, say)
+    return StoreCheck(None, None if boxes is None else tuple(boxes))
 
 
 # --- Capping what the store says ------------------------------------------------
@@ -349,14 +499,19 @@ def read(
     trust: TrustSettings,
     limits: Limits,
     xmp_provenance: str | None = None,
+    certificate_boxes: tuple[bytes, ...] | None = None,
 ) -> tuple[Credentials, ReadResult]:
     """Read and validate the manifest store of ``data``, every text in the result capped.
 
     ``xmp_provenance`` is the file's XMP ``dcterms:provenance`` value, if any:
     when the library finds no manifest in the file, an http(s) URL there
     makes the credentials ``remote`` (named, never fetched here).
+    ``certificate_boxes`` (from :func:`check_store`) narrows the trust
+    anchors handed to the library to those the store can chain to.
     """
-    credentials, result = _read(lambda: io.BytesIO(data), media_type, trust, limits, xmp_provenance)
+    credentials, result = _read(
+        lambda: io.BytesIO(data), media_type, trust, limits, xmp_provenance, certificate_boxes=certificate_boxes
+    )
     return _capped_result(credentials, result, limits)
 
 
@@ -374,7 +529,7 @@ def read_stream(
     each fragment is validated with the init segment through the library's
     fragment API.
 
-    The count of manifests and ingredients that :func:`store_over_limit`
+    The count of manifests and ingredients that :func:`check_store`
     makes on images is not made here (it needs the store's bytes): the
     per-file time limit bounds the library's work on a huge store.
     """
@@ -416,13 +571,15 @@ def _read(
     limits: Limits,
     xmp_provenance: str | None,
     fragments: tuple[BinaryIO, ...] = (),
+    certificate_boxes: tuple[bytes, ...] | None = None,
 ) -> tuple[Credentials, ReadResult]:
     import c2pa
 
     pointer = http_url(xmp_provenance, limits) if xmp_provenance else None
+    kept = _kept(trust.lists, certificate_boxes)
 
     try:
-        reader = c2pa.Reader(media_type, open_stream(), context=_context(trust.lists, trust.allow_network))
+        reader = c2pa.Reader(media_type, open_stream(), context=_context(trust.lists, trust.allow_network, kept))
         for fragment in fragments:
             fragment.seek(0)
             reader.with_fragment(media_type, open_stream(), fragment)
@@ -450,8 +607,11 @@ def _read(
     with reader:
         try:
             store_json = reader.json()
-            store = valid_json(_cap_json(json.loads(store_json), limits.max_value_chars), store_json)
-            state = reader.get_validation_state() or ""
+            parsed = json.loads(store_json)
+            store = valid_json(_cap_json(parsed, limits.max_value_chars), store_json)
+            # What get_validation_state() returns, without the library parsing the JSON a second time.
+            state = parsed.get("validation_state") if isinstance(parsed, dict) else None
+            state = state if isinstance(state, str) else ""
             embedded = reader.is_embedded()
             remote = reader.get_remote_url()
         except Exception as exc:
@@ -461,7 +621,7 @@ def _read(
             )
     trust_list = None
     if state.lower() == "trusted":
-        trust_list = _matching_list(open_stream, media_type, trust, fragments)
+        trust_list = _matching_list(open_stream, media_type, trust, fragments, kept)
     credentials, evidence, raw = _build(store, state, trust_list, limits)
     remote = http_url(remote, limits) if isinstance(remote, str) else None
     if not embedded and remote:
@@ -477,16 +637,22 @@ def _read(
 
 
 def _matching_list(
-    open_stream: Callable[[], BinaryIO], media_type: str, trust: TrustSettings, fragments: tuple[BinaryIO, ...]
+    open_stream: Callable[[], BinaryIO],
+    media_type: str,
+    trust: TrustSettings,
+    fragments: tuple[BinaryIO, ...],
+    kept: _Kept,
 ) -> str | None:
     """Name the first trust list that alone makes the signer trusted."""
     import c2pa
 
     if len(trust.lists) == 1:
         return trust.lists[0].name
-    for candidate in trust.lists:
+    for n, candidate in enumerate(trust.lists):
+        alone = None if kept is None else (kept[n],)
         try:
-            with c2pa.Reader(media_type, open_stream(), context=_context((candidate,), trust.allow_network)) as reader:
+            context = _context((candidate,), trust.allow_network, alone)
+            with c2pa.Reader(media_type, open_stream(), context=context) as reader:
                 for fragment in fragments:
                     fragment.seek(0)
                     reader.with_fragment(media_type, open_stream(), fragment)
