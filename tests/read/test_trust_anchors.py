@@ -82,3 +82,25 @@ def test_every_anchor_is_used_when_the_boxes_or_the_bundle_cannot_be_read() -> N
     assert c2pa_reader._count_boxes(b"xxxxxxxx" + label)[2] is None
     whole = b"\x00\x00\x00\x30jumb\x00\x00\x00\x27" + label
     assert c2pa_reader._count_boxes(whole)[2] == [whole]
+
+
+def test_png_and_webp_stores_are_found_in_their_c2pa_chunks() -> None:
+    # The box count (and the certificate boxes) come from the C2PA chunks alone when the chunks run
+    # cleanly to the end of the file, and from the whole file otherwise.
+    png = (SAMPLES / "c2pa_ai_edited.png").read_bytes()
+    chunks = c2pa_reader._c2pa_chunks(png, "image/png")
+    assert chunks and chunks.startswith(b"\x00\x00") and chunks[4:8] == b"jumb" and len(chunks) < len(png)
+    assert c2pa_reader._count_boxes(chunks)[:2] == c2pa_reader._count_boxes(png)[:2] == (3, 2)
+    assert c2pa_reader._c2pa_chunks(png + b"trailing", "image/png") is None
+    assert c2pa_reader._c2pa_chunks(png[:-3], "image/png") is None
+    limits = make_options().limits
+    assert c2pa_reader.check_store(png, "image/png", limits) == c2pa_reader.check_store(
+        png + b"trailing", "image/png", limits
+    )
+    # WebP: RIFF chunks, padded to an even size; a C2PA chunk's body is the store.
+    store = chunks
+    riff = b"VP8L" + (5).to_bytes(4, "little") + b"\x2f\x00\x00\x00\x00" + b"\x00"
+    riff += b"C2PA" + len(store).to_bytes(4, "little") + store + b"\x00" * (len(store) & 1)
+    webp = b"RIFF" + (4 + len(riff)).to_bytes(4, "little") + b"WEBP" + riff
+    assert c2pa_reader._c2pa_chunks(webp, "image/webp") == store
+    assert c2pa_reader._c2pa_chunks(webp[:-1], "image/webp") is None
