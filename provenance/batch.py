@@ -46,7 +46,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
-from typing import IO, Any, Protocol, TypeVar, overload
+from typing import IO, Any, Generic, Protocol, TypeVar, overload
 
 from provenance.api import Options, check, check_bytes, check_found, prepare
 from provenance.limits import Limits
@@ -54,6 +54,7 @@ from provenance.paths import Found
 from provenance.report import Report, ReportError
 
 R = TypeVar("R")
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -424,55 +425,96 @@ def put_until_stopped(into: queue.Queue[Any], item: Any, stopped: threading.Even
     return False
 
 
+class Handover(Generic[_T]):
+    """Items from one producer thread to one consumer, in chunks, a bounded number ahead.
+
+    The producer adds items one at a time; they cross in chunks of up to
+    :attr:`CHUNK` (one queue round trip a chunk, not an item), and at once
+    while the consumer is waiting for them. An item never waits in the
+    producer's hands while the producer blocks on its own input (a list
+    trickling in through a pipe, a paginated listing): a consumer that has
+    run dry takes the producer's part-chunk itself. Items keep their order.
+    """
+
+    CHUNK = 64
+
+    def __init__(self, chunks: int, stopped: threading.Event) -> None:
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=max(2, chunks))
+        self._stopped = stopped
+        self._lock = threading.Lock()
+        self._partial: list[_T] = []
+        self._hungry = True  # the consumer found nothing: hand over what comes at once
+
+    def add(self, item: _T) -> bool:
+        """(Producer.) Add ``item``, waiting for room; False if the consumer has stopped."""
+        with self._lock:
+            self._partial.append(item)
+            if len(self._partial) < self.CHUNK and not self._hungry:
+                return True
+            chunk, self._partial = self._partial, []
+            self._hungry = False
+        # Put outside the lock: while a cut chunk is on its way, nothing newer is added.
+        return put_until_stopped(self._queue, chunk, self._stopped)
+
+    def close(self, last: object) -> None:
+        """(Producer.) Hand over what is left, then ``last`` (an end marker, or what the input raised)."""
+        with self._lock:
+            chunk, self._partial = self._partial, []
+        if not chunk or put_until_stopped(self._queue, chunk, self._stopped):
+            put_until_stopped(self._queue, last, self._stopped)
+
+    def get(self, timeout: float = 0.0) -> Any:
+        """(Consumer.) A list of items, or the producer's ``last``; None if nothing came within ``timeout``."""
+        try:
+            return self._queue.get_nowait()
+        except queue.Empty:
+            pass
+        with self._lock:
+            if self._partial and self._queue.empty():
+                chunk, self._partial = self._partial, []
+                return chunk
+            self._hungry = True
+        if timeout <= 0:
+            return None
+        try:
+            return self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+
 class _Feed:
-    """Pulls tasks from the caller's iterable in a thread, a bounded number ahead.
+    """Pulls tasks from the caller's iterable in a thread, a bounded number ahead (a :class:`Handover`).
 
     The iterable may block (a list read from a pipe, a slow walk); the pool
     never does: it polls, so results keep flowing while inputs trickle in.
-    Tasks cross over in chunks (one lock round trip per chunk, not per file);
-    a partial chunk is handed over at once whenever the pool runs low.
     Workers forked while this thread runs inherit any lock it holds, so the
     iterable must not read ``sys.stdin`` itself (a forked child closes it,
     taking its lock): read a duplicate of the descriptor instead.
     """
 
     _END = object()
-    CHUNK = 64
 
     def __init__(self, tasks: Iterable[Task], chunks: int = 4) -> None:
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=chunks)
         self._stopped = threading.Event()
+        self._handover: Handover[Task] = Handover(chunks, self._stopped)
         self._ready: deque[Task] = deque()
         self.finished = False
         self._thread = threading.Thread(target=self._pump, args=(tasks,), name="provenance-feed", daemon=True)
         self._thread.start()
 
-    def _put(self, item: Any) -> bool:
-        return put_until_stopped(self._queue, item, self._stopped)
-
     def _pump(self, tasks: Iterable[Task]) -> None:
-        chunk: list[Task] = []
         try:
-            iterator = iter(tasks)
-            while True:
-                if chunk and (len(chunk) >= self.CHUNK or self._queue.qsize() < 2):
-                    if not self._put(chunk):
-                        return
-                    chunk = []
-                task = next(iterator, None)  # may block; a part-chunk went ahead if the pool ran low
-                if task is None:
-                    break
-                chunk.append(task)
+            for task in tasks:  # may block: what was added meanwhile is the pool's to take
+                if not self._handover.add(task):
+                    return
         except BaseException as exc:  # handed to the consumer, raised there
-            if chunk:
-                self._put(chunk)
-            self._put(_Raised(exc))
+            self._handover.close(_Raised(exc))
             return
-        if chunk and not self._put(chunk):
-            return
-        self._put(self._END)
+        self._handover.close(self._END)
 
     def _take(self, item: Any) -> None:
+        if item is None:
+            return
         if item is self._END:
             self.finished = True
         elif isinstance(item, _Raised):
@@ -484,20 +526,14 @@ class _Feed:
     def poll(self) -> Task | None:
         """The next task if one is ready, else ``None`` (see :attr:`finished`)."""
         if not self._ready and not self.finished:
-            try:
-                self._take(self._queue.get_nowait())
-            except queue.Empty:
-                pass
+            self._take(self._handover.get())
         return self._ready.popleft() if self._ready else None
 
     def wait(self, timeout: float) -> None:
         """Block until a task is ready (or the input ends) or ``timeout`` passes."""
         if self.finished or self._ready:
             return
-        try:
-            self._take(self._queue.get(timeout=timeout))
-        except queue.Empty:
-            return
+        self._take(self._handover.get(timeout))
 
     def stop(self) -> None:
         self._stopped.set()
@@ -538,6 +574,9 @@ class LocalPool:
         self.timeout = timeout if timeout is not None else options.limits.timeout
         # Per task index: the time limit (with the allowance for a large file), and whether the file is large.
         self._limits: dict[int, tuple[float, bool]] = {}
+        #: Results already received with the one just yielded, not yet yielded: a caller that writes
+        #: records may flush once, when this is 0, rather than after each.
+        self.backlog = 0
         self.recycle = recycle
         self.depth = max(1, depth)
         method = "fork" if sys.platform.startswith("linux") else "spawn"
@@ -666,12 +705,14 @@ class LocalPool:
                     head = slot.queue[0]
                     if i in ready:
                         received, ended = _drain(slot)
-                        for raw in received:
+                        for n, raw in enumerate(received, 1):
                             index, result = pickle.loads(raw)
                             self._limits.pop(slot.queue.popleft().index, None)
                             slot.started = time.monotonic()
                             slot.done += 1
+                            self.backlog = len(received) - n
                             yield index, result
+                        self.backlog = 0
                         if ended:
                             if not slot.queue:  # it answered every file, then died: replace it
                                 respawn(i, kill=True)

@@ -40,7 +40,6 @@ import math
 import multiprocessing
 import os
 import pickle
-import queue
 import threading
 import time
 import uuid
@@ -55,6 +54,7 @@ from distributed.scheduler import KilledWorker
 from provenance.api import Options, prepare
 from provenance.batch import (
     Fetched,
+    Handover,
     R,
     Remote,
     Task,
@@ -62,7 +62,6 @@ from provenance.batch import (
     check_task,
     failed,
     prefetch,
-    put_until_stopped,
     task_size,
     task_time_limit,
 )
@@ -415,16 +414,16 @@ def _check_batch(name: str, shipped: list[Shipped]) -> bytes:
 
 
 class _Intake:
-    """Tasks pulled from the caller's iterable in a thread, a bounded number ahead.
+    """Tasks pulled from the caller's iterable in a thread, a bounded number ahead (a :class:`Handover`).
 
     The iterable may block (a list from a pipe, a paginated listing); the
-    scheduler never does. Tasks cross over in chunks (one lock round trip
-    per chunk, not per file), a partial chunk as soon as the consumer runs
-    low. Once the iterable is exhausted, :attr:`remaining` says how many
-    tasks are left, so that the last batches can be cut to share them out.
+    scheduler never does. Once the iterable is exhausted, :attr:`remaining`
+    says how many tasks are left, so that the last batches can be cut to
+    share them out.
     """
 
-    CHUNK = 64
+    CHUNK = Handover.CHUNK
+    _END = object()
 
     def __init__(self, tasks: Iterable[Task], chunks: int, large: int = 64 << 20) -> None:
         # Tasks cross with their weights, found by the thread (a stat per local file the walk did not size,
@@ -432,8 +431,8 @@ class _Intake:
         # buffer), or a local file of ``large`` bytes or more (a long video, to go alone); other local
         # files are read one at a time by the checking process and weigh nothing.
         self._large = large
-        self._queue: queue.Queue[list[tuple[Task, int]] | BaseException | None] = queue.Queue(maxsize=max(2, chunks))
         self._stopped = threading.Event()
+        self._handover: Handover[tuple[Task, int]] = Handover(chunks, self._stopped)
         self._ready: deque[tuple[Task, int]] = deque()
         self._pushed = 0  # by the thread
         self._taken = 0
@@ -442,36 +441,24 @@ class _Intake:
         self._thread = threading.Thread(target=self._pump, args=(tasks,), name="provenance-intake", daemon=True)
         self._thread.start()
 
-    def _put(self, item: list[tuple[Task, int]] | BaseException | None) -> bool:
-        return put_until_stopped(self._queue, item, self._stopped)
-
     def _pump(self, tasks: Iterable[Task]) -> None:
-        chunk: list[tuple[Task, int]] = []
         try:
-            for task in tasks:
+            for task in tasks:  # may block: what was added meanwhile is the scheduler's to take
                 size = task_size(task)
                 held = task.remote is not None or task.data is not None or size >= self._large
-                chunk.append((task, size if held else 0))
-                if len(chunk) >= self.CHUNK or self._queue.qsize() < 2:
-                    self._pushed += len(chunk)
-                    if not self._put(chunk):
-                        return
-                    chunk = []
+                self._pushed += 1
+                if not self._handover.add((task, size if held else 0)):
+                    return
         except BaseException as exc:  # handed to the consumer, raised there
-            self._pushed += len(chunk)
-            if not chunk or self._put(chunk):
-                self._put(exc)
+            self._handover.close(exc)
             return
-        self._pushed += len(chunk)
-        if not chunk or self._put(chunk):
-            self._put(None)
+        self._handover.close(self._END)
 
     def _receive(self, timeout: float | None) -> None:
-        try:
-            item = self._queue.get(timeout=timeout) if timeout else self._queue.get_nowait()
-        except queue.Empty:
-            return
+        item = self._handover.get(timeout or 0.0)
         if item is None:
+            return
+        if item is self._END:
             self._ended = True
         elif isinstance(item, BaseException):
             self._ended = True

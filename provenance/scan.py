@@ -436,7 +436,7 @@ def _rewrite(out: Path, fmt: str, kept: list[bytes], raw: bytes) -> None:
 
 
 class Sink:
-    """Writes records to a binary stream, each flushed as soon as written.
+    """Writes records to a binary stream, flushed as soon as written (records written together: after the last).
 
     JSON output is one array: ``[`` first, records separated by ``,\\n``,
     and ``]`` from :meth:`close`, which the scan calls on success, Ctrl-C
@@ -457,15 +457,20 @@ class Sink:
                 stream.write(b"[\n")
             stream.flush()
 
-    def write(self, record: bytes) -> None:
+    def write(self, record: bytes, flush: bool = True) -> None:
+        """Write one record; ``flush=False`` when more records follow at once (the next flush takes them)."""
         if self.fmt == "json":
             self.stream.write(b",\n" + record if self.count else record)
         elif self.fmt == "csv":
             self.stream.write(record)
         else:
             self.stream.write(record + b"\n")
-        self.stream.flush()
+        if flush:
+            self.stream.flush()
         self.count += 1
+
+    def flush(self) -> None:
+        self.stream.flush()
 
     def close(self) -> None:
         if self.fmt == "json":
@@ -937,9 +942,13 @@ def _scan(
         flagged = summary.add(outcome.verdict, outcome.state, outcome.error)
         if outcome.error is not None:
             display.error(outcome.path, outcome.error)
+        # Records whose results arrived together go out with one flush, after the last of them.
+        last = not getattr(pool, "backlog", 0)
         if flagged or not config.only_flagged:
-            interrupts.guarded(lambda: sink.write(outcome.record))
+            interrupts.guarded(lambda: sink.write(outcome.record, flush=last))
             summary.written += 1
+        elif last:
+            interrupts.guarded(sink.flush)
         display.update(summary)
 
     def emit_again(held: tuple[str, str, str, int, int]) -> None:

@@ -350,6 +350,33 @@ def test_ctrl_c_leaves_valid_output(mixed: Path, tmp_path: Path, fmt: str) -> No
     assert sorted(Path(r["path"]).name for r in records) == ["ai.png", "plain.png"]
 
 
+@pytest.mark.parametrize(("only_flagged", "expected"), [(False, 31), (True, 1)])
+def test_listed_files_are_checked_and_written_while_the_list_waits(
+    mixed: Path, tmp_path: Path, only_flagged: bool, expected: int
+) -> None:
+    # Every path already in a piped list is checked, and its record written and flushed, while the list
+    # stays open: the input thread hands over what it holds while it waits for the next line, and records
+    # whose results arrive together get their flush after the last of them, written or not
+    # (--only-flagged leaves out the plain ones).
+    for n in range(30):
+        (mixed / f"plain{n:02}.png").write_bytes((mixed / "plain.png").read_bytes())
+    names = [mixed / f"plain{n:02}.png" for n in range(10)] + [mixed / "ai.png"]
+    names += [mixed / f"plain{n:02}.png" for n in range(10, 30)]
+    out = tmp_path / "out.jsonl"
+    args = ["--files-from", "-", "--jobs", "1", "--out", str(out)] + (["--only-flagged"] if only_flagged else [])
+    process = _popen("scan", *args, stdin=subprocess.PIPE)
+    assert process.stdin is not None
+    process.stdin.write("".join(f"{name}\n" for name in names).encode())
+    process.stdin.flush()
+    try:
+        assert _wait_for_lines(out, expected, process, limit=20) == expected  # the list is still open
+    finally:
+        process.communicate(timeout=60)  # closes the list
+    assert process.returncode == 1
+    records = [Path(str(r["path"])).name for r in _jsonl(out)]
+    assert len(records) == expected and "ai.png" in records
+
+
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_interrupted_while_busy(corpus: Path, tmp_path: Path, signum: int, code: int) -> None:
     out = tmp_path / "out.json"

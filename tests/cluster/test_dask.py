@@ -191,6 +191,36 @@ def test_standard_input_and_a_files_from_list_go_through_the_cluster(cluster: An
     assert _records(through.stdout) == _records(local.stdout) and len(_records(local.stdout)) == len(listed)
 
 
+def test_listed_files_are_checked_while_the_list_waits(cluster: Any, tmp_path: Path) -> None:
+    # Every path already in a piped list goes to the cluster while the list stays open: the input thread
+    # hands over what it holds while it waits for the next line.
+    folder = tmp_path / "listed"
+    folder.mkdir()
+    names = []
+    for n in range(30):
+        (folder / f"plain{n:02}.png").write_bytes(png_bytes(size=(16 + n, 16)))
+        names.append(folder / f"plain{n:02}.png")
+    out = tmp_path / "out.jsonl"
+    command = [
+        sys.executable, "-m", "provenance", "scan", "--scheduler", cluster.scheduler_address,
+        "--files-from", "-", "--out", str(out),
+    ]  # fmt: skip
+    process = subprocess.Popen(command, cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdin is not None
+    process.stdin.write("".join(f"{name}\n" for name in names).encode())
+    process.stdin.flush()
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and (out.read_bytes().count(b'{"path"') if out.exists() else 0) < 30:
+            assert process.poll() is None
+            time.sleep(0.05)
+        assert out.read_bytes().count(b'{"path"') == 30  # the list is still open
+    finally:
+        _, stderr = process.communicate(timeout=60)  # closes the list
+    assert process.returncode == 0, stderr.decode()
+    assert sorted(_records(out.read_bytes())) == sorted(str(n) for n in names)
+
+
 def test_resume_with_the_dask_scheduler(cluster: Any, tmp_path: Path) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
