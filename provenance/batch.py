@@ -613,6 +613,11 @@ class LocalPool:
 
     @staticmethod
     def _stop(slot: _Slot, kill: bool = False) -> None:
+        LocalPool._ask_to_stop(slot, kill)
+        LocalPool._reap(slot, kill)
+
+    @staticmethod
+    def _ask_to_stop(slot: _Slot, kill: bool) -> None:
         try:
             if kill:
                 slot.process.kill()
@@ -620,6 +625,9 @@ class LocalPool:
                 slot.conn.send_bytes(_dumps(None))
         except (BrokenPipeError, OSError):
             pass
+
+    @staticmethod
+    def _reap(slot: _Slot, kill: bool) -> None:
         slot.process.join(timeout=None if kill else 2)
         if slot.process.is_alive():
             slot.process.kill()
@@ -730,8 +738,13 @@ class LocalPool:
                         yield head.index, finish(failed(head.path, "timeout", message))
         finally:
             feed.stop()
-            for slot in slots:
-                self._stop(slot, kill=bool(slot.queue))
+            # Every worker is told first, then each is waited for: a worker takes a few ms to exit (its
+            # memory is handed back), and they do it side by side.
+            kills = [bool(slot.queue) for slot in slots]
+            for slot, kill in zip(slots, kills, strict=True):
+                self._ask_to_stop(slot, kill)
+            for slot, kill in zip(slots, kills, strict=True):
+                self._reap(slot, kill)
 
     def _fill(
         self,
