@@ -208,28 +208,24 @@ def _anchors_of(bundle: str) -> tuple[bool, tuple[_Anchor, ...]]:
 
 
 def _kept(lists: tuple[TrustList, ...], boxes: tuple[bytes, ...] | None) -> _Kept:
-    """The anchors of ``lists`` whose subject name occurs in ``boxes``; None: use them all."""
+    """The anchors of ``lists`` whose subject name occurs in ``boxes``; None: use them all.
+
+    A list with anchors keeps at least its first, even when none can match: given no anchors, the
+    library stops at "no anchors" before its other checks (a certificate on the list's allowed list,
+    say), so a list alone (:func:`_matching_list`) or all together would not be judged as in full.
+    """
     if boxes is None:
         return None
     kept: list[tuple[int, ...]] = []
-    first: tuple[int, int] | None = None  # (list, anchor) of the first anchor of all
-    for n, trust_list in enumerate(lists):
+    for trust_list in lists:
         if not trust_list.anchors.strip():
             kept.append(())
             continue
         whole, anchors = _anchors_of(trust_list.anchors)
         if not whole:
             return None
-        if first is None and anchors:
-            first = (n, 0)
-        kept.append(
-            tuple(i for i, a in enumerate(anchors) if a.subject is None or any(a.subject in box for box in boxes))
-        )
-    if first is not None and not any(kept):
-        # None can match. The library still gets one anchor, so that it goes through the same checks
-        # as with them all (with none it would stop at "no anchors").
-        n, i = first
-        kept[n] = (i,)
+        named = tuple(i for i, a in enumerate(anchors) if a.subject is None or any(a.subject in box for box in boxes))
+        kept.append((named or (0,)) if anchors else ())
     return tuple(kept)
 
 
@@ -641,10 +637,9 @@ def _read(
     with reader:
         try:
             store_json = reader.json()
-            parsed = json.loads(store_json)
-            store = valid_json(_cap_json(parsed, limits.max_value_chars), store_json)
+            store = valid_json(_cap_json(json.loads(store_json), limits.max_value_chars), store_json)
             # What get_validation_state() returns, without the library parsing the JSON a second time.
-            state = parsed.get("validation_state") if isinstance(parsed, dict) else None
+            state = store.get("validation_state") if isinstance(store, dict) else None
             state = state if isinstance(state, str) else ""
             embedded = reader.is_embedded()
             remote = reader.get_remote_url()
