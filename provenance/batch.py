@@ -456,6 +456,18 @@ class Handover(Generic[_T]):
         # Put outside the lock: while a cut chunk is on its way, nothing newer is added.
         return put_until_stopped(self._queue, chunk, self._stopped)
 
+    def fill(self, items: Iterable[_T], end: object, raised: Callable[[BaseException], object]) -> None:
+        """(Producer thread.) Add every item of ``items``, which may block between items, then ``end``;
+        what ``items`` raises goes over as ``raised(exc)`` instead, to be raised by the consumer."""
+        try:
+            for item in items:  # may block: what was added meanwhile is the consumer's to take
+                if not self.add(item):
+                    return
+        except BaseException as exc:
+            self.close(raised(exc))
+            return
+        self.close(end)
+
     def close(self, last: object) -> None:
         """(Producer.) Hand over what is left, then ``last`` (an end marker, or what the input raised)."""
         with self._lock:
@@ -499,18 +511,10 @@ class _Feed:
         self._handover: Handover[Task] = Handover(chunks, self._stopped)
         self._ready: deque[Task] = deque()
         self.finished = False
-        self._thread = threading.Thread(target=self._pump, args=(tasks,), name="provenance-feed", daemon=True)
+        self._thread = threading.Thread(
+            target=self._handover.fill, args=(tasks, self._END, _Raised), name="provenance-feed", daemon=True
+        )
         self._thread.start()
-
-    def _pump(self, tasks: Iterable[Task]) -> None:
-        try:
-            for task in tasks:  # may block: what was added meanwhile is the pool's to take
-                if not self._handover.add(task):
-                    return
-        except BaseException as exc:  # handed to the consumer, raised there
-            self._handover.close(_Raised(exc))
-            return
-        self._handover.close(self._END)
 
     def _take(self, item: Any) -> None:
         if item is None:

@@ -413,6 +413,10 @@ def _check_batch(name: str, shipped: list[Shipped]) -> bytes:
     return pickle.dumps(plugin.check(tasks), pickle.HIGHEST_PROTOCOL)
 
 
+def _itself(exc: BaseException) -> BaseException:
+    return exc
+
+
 class _Intake:
     """Tasks pulled from the caller's iterable in a thread, a bounded number ahead (a :class:`Handover`).
 
@@ -438,21 +442,21 @@ class _Intake:
         self._taken = 0
         self._ended = False  # the thread's last item was received
         self._error: BaseException | None = None  # what the iterable raised, once received
-        self._thread = threading.Thread(target=self._pump, args=(tasks,), name="provenance-intake", daemon=True)
+        self._thread = threading.Thread(
+            target=self._handover.fill,
+            args=(self._weighed(tasks), self._END, _itself),
+            name="provenance-intake",
+            daemon=True,
+        )
         self._thread.start()
 
-    def _pump(self, tasks: Iterable[Task]) -> None:
-        try:
-            for task in tasks:  # may block: what was added meanwhile is the scheduler's to take
-                size = task_size(task)
-                held = task.remote is not None or task.data is not None or size >= self._large
-                self._pushed += 1
-                if not self._handover.add((task, size if held else 0)):
-                    return
-        except BaseException as exc:  # handed to the consumer, raised there
-            self._handover.close(exc)
-            return
-        self._handover.close(self._END)
+    def _weighed(self, tasks: Iterable[Task]) -> Iterator[tuple[Task, int]]:
+        """(In the thread.) Each task with its weight, counted."""
+        for task in tasks:
+            size = task_size(task)
+            held = task.remote is not None or task.data is not None or size >= self._large
+            self._pushed += 1
+            yield task, size if held else 0
 
     def _receive(self, timeout: float | None) -> None:
         item = self._handover.get(timeout or 0.0)
