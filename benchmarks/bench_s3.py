@@ -78,16 +78,21 @@ def environment(endpoint: str) -> dict[str, str]:
     return env
 
 
-def upload(endpoint: str, files: list[Path]) -> int:
+def _client(endpoint: str) -> Any:
+    """A boto3 S3 client for the server at ``endpoint``, with the benchmark's credentials."""
     import boto3
 
-    client = boto3.client(
+    return boto3.client(
         "s3",
         endpoint_url=endpoint,
         region_name="us-east-1",
         aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
     )
+
+
+def upload(endpoint: str, files: list[Path]) -> int:
+    client = _client(endpoint)
     client.create_bucket(Bucket=BUCKET)
 
     def put(path: Path) -> int:
@@ -101,15 +106,7 @@ def upload(endpoint: str, files: list[Path]) -> int:
 
 def request_latency(endpoint: str, count: int = 20) -> float:
     """Median seconds of one small GetObject through ``endpoint`` (a connection kept open, as s3fs keeps it)."""
-    import boto3
-
-    client = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-    )
+    client = _client(endpoint)
     client.put_object(Bucket=BUCKET, Key="probe/tiny", Body=b"x")
     times = []
     for _ in range(count):

@@ -92,3 +92,13 @@ def run_cli(
             pytest.skip("cannot create a network namespace here")
         command = ["unshare", "-n", *command]
     return subprocess.run(command, input=stdin, capture_output=True, timeout=timeout, cwd=REPO)
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """Stop a server a test started: SIGTERM, then SIGKILL if it has not exited within 10 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

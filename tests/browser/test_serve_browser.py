@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import A1111, Watched, screenshot, watch
-from tests.conftest import REPO, SAMPLES, png_bytes, run_cli
+from tests.conftest import REPO, SAMPLES, png_bytes, run_cli, stop_process
 
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
@@ -68,12 +68,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         assert base == f"http://127.0.0.1:{port}/" and port > 0, "bound to loopback, real port printed"
         yield Server(url, base, port, token, scratch)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):

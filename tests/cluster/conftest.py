@@ -12,6 +12,7 @@ kills its worker takes a few worker restarts, not a dozen.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -48,6 +49,29 @@ def client(cluster: Any) -> Iterator[Any]:
     with distributed.Client(cluster.scheduler_address, set_as_default=False) as connected:
         connected.wait_for_workers(2, timeout=30)
         yield connected
+
+
+@contextlib.contextmanager
+def another_cluster(settings: dict[str, Any], n_workers: int = 1) -> Iterator[Any]:
+    """A cluster of its own with ``settings``, closed after; this process's environment left as it was.
+
+    A nanny writes its pre-spawn variables (``MALLOC_TRIM_THRESHOLD_``) into
+    its own process's environment: left there, every worker started from
+    this process later (the session cluster's restarted ones) would inherit them.
+    """
+    dask = pytest.importorskip("dask")
+    distributed = pytest.importorskip("distributed")
+    had = os.environ.get("MALLOC_TRIM_THRESHOLD_")
+    try:
+        with dask.config.set(settings):
+            local = distributed.LocalCluster(
+                n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0"
+            )
+        with local:
+            yield local
+    finally:
+        if had is None:
+            os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
 
 
 def checker_processes() -> list[Any]:

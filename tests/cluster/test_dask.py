@@ -10,7 +10,6 @@ user's cluster running.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
@@ -20,13 +19,13 @@ import sys
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.cluster.conftest import checker_processes
+from tests.cluster.conftest import another_cluster, checker_processes
 from tests.conftest import REPO, SAMPLES, png_bytes, run_cli
 from tests.hostile import builders
 
@@ -240,18 +239,25 @@ def test_resume_with_the_dask_scheduler(cluster: Any, tmp_path: Path) -> None:
     assert records[str(folder / "0.png")]["mtime"] == 1_000_000
 
 
-def test_ctrl_c_exits_130_with_valid_output_and_the_cluster_lives_on(cluster: Any, client: Any, tmp_path: Path) -> None:
-    folder = _folder(tmp_path, count=40, slow=2)
-    out = tmp_path / "out.json"
+def _scan_under_way(address: str, folder: Path, out: Path) -> subprocess.Popen[bytes]:
+    """A JSON scan of ``folder`` on the cluster at ``address``, once it has written its first record
+    (and is still running: ``folder`` holds slow files)."""
     command = [
-        sys.executable, "-m", "provenance", "scan", "--scheduler", cluster.scheduler_address,
-        "--format", "json", "--out", str(out), str(folder),
+        sys.executable, "-m", "provenance", "scan", "--scheduler", address, "--format", "json", "--out", str(out),
+        str(folder),
     ]  # fmt: skip
     process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and b'"path"' not in (out.read_bytes() if out.exists() else b""):
         time.sleep(0.05)
-    assert process.poll() is None, "the scan ended before it could be interrupted"
+    assert process.poll() is None, "the scan ended before it was under way"
+    return process
+
+
+def test_ctrl_c_exits_130_with_valid_output_and_the_cluster_lives_on(cluster: Any, client: Any, tmp_path: Path) -> None:
+    folder = _folder(tmp_path, count=40, slow=2)
+    out = tmp_path / "out.json"
+    process = _scan_under_way(cluster.scheduler_address, folder, out)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr.decode()
@@ -302,34 +308,11 @@ def test_a_scan_killed_outright_leaves_a_plugin_that_the_next_scan_removes(
     _no_checkers_left()
 
 
-@contextlib.contextmanager
-def _another_cluster(settings: dict[str, Any]) -> Iterator[Any]:
-    """A one-worker cluster with ``settings``, closed after; this process's environment left as it was.
-
-    A nanny writes its pre-spawn variables (``MALLOC_TRIM_THRESHOLD_``) into
-    its own process's environment: left there, every worker started from
-    this process later (the session cluster's restarted ones) would inherit them.
-    """
-    dask = pytest.importorskip("dask")
-    distributed = pytest.importorskip("distributed")
-    had = os.environ.get("MALLOC_TRIM_THRESHOLD_")
-    try:
-        with dask.config.set(settings):
-            local = distributed.LocalCluster(
-                n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0"
-            )
-        with local:
-            yield local
-    finally:
-        if had is None:
-            os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
-
-
 def test_daemonic_workers_are_refused_with_the_setting_to_change(tmp_path: Path) -> None:
     image = tmp_path / "a.png"
     image.write_bytes(png_bytes())
     out = tmp_path / "out.jsonl"
-    with _another_cluster({"distributed.worker.daemon": True}) as local:
+    with another_cluster({"distributed.worker.daemon": True}) as local:
         done = run_cli("scan", "--scheduler", local.scheduler_address, "--out", str(out), str(image))
     assert done.returncode == 2
     assert b"distributed.worker.daemon" in done.stderr and b"False" in done.stderr
@@ -342,7 +325,7 @@ def test_workers_with_the_nanny_malloc_setting_get_a_note_and_the_same_records()
         "distributed.worker.daemon": False,
         "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": 65536,
     }
-    with _another_cluster(nanny_default) as local:
+    with another_cluster(nanny_default) as local:
         done = run_cli("scan", "--scheduler", local.scheduler_address, str(SAMPLES))
     plain = run_cli("scan", "--jobs", "1", str(SAMPLES))
     assert done.returncode == plain.returncode == 2
@@ -355,16 +338,8 @@ def test_losing_the_scheduler_stops_the_scan_with_exit_2_and_valid_output(tmp_pa
 
     folder = _folder(tmp_path, count=40, slow=2)
     out = tmp_path / "out.json"
-    with _another_cluster(WORKER_CONFIG) as local:
-        command = [
-            sys.executable, "-m", "provenance", "scan", "--scheduler", local.scheduler_address,
-            "--format", "json", "--out", str(out), str(folder),
-        ]  # fmt: skip
-        process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and b'"path"' not in (out.read_bytes() if out.exists() else b""):
-            time.sleep(0.05)
-        assert process.poll() is None, "the scan ended before the cluster went away"
+    with another_cluster(WORKER_CONFIG) as local:
+        process = _scan_under_way(local.scheduler_address, folder, out)
         local.close()
         _, stderr = process.communicate(timeout=60)
     assert process.returncode == 2, stderr.decode()

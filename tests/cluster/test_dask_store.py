@@ -25,6 +25,7 @@ import pytest
 pytest.importorskip("distributed")
 pytest.importorskip("s3fs")
 
+from tests.cluster.conftest import another_cluster
 from tests.conftest import REPO, SAMPLES
 from tests.store import conftest as stores
 from tests.store.conftest import BUCKET, Store, start_server, stop_server
@@ -71,22 +72,10 @@ def logged(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
 @pytest.fixture()
 def store_cluster(logged: tuple[Store, Path, str]) -> Iterator[Any]:
     """Two workers started with the store's credentials in their environment (spawned: they inherit it)."""
-    import dask
-    import distributed
-
     from provenance.cluster import WORKER_CONFIG
 
-    had = os.environ.get("MALLOC_TRIM_THRESHOLD_")
-    try:
-        with dask.config.set({**WORKER_CONFIG, "distributed.logging.distributed": "error"}):
-            local = distributed.LocalCluster(
-                n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0"
-            )
-        with local:
-            yield local
-    finally:
-        if had is None:
-            os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+    with another_cluster({**WORKER_CONFIG, "distributed.logging.distributed": "error"}, n_workers=2) as local:
+        yield local
 
 
 def _gets(log: Path) -> Counter[str]:

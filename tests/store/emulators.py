@@ -35,7 +35,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, stop_process
 
 # gcsfs's experimental class (on by default) asks the Storage Control API, over gRPC with TLS, for
 # a bucket's layout before an ``info``: the emulator speaks plain HTTP only, and each such call
@@ -78,15 +78,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 # --- GCS -------------------------------------------------------------------------------------
@@ -146,7 +137,7 @@ def gcs_emulator() -> Iterator[Emulated]:
         }
         yield Emulated("gs", port, variables, put, delete, f"GET /storage/v1/b/{BUCKET}/o?")
     finally:
-        _stop(process)
+        stop_process(process)
 
 
 # --- Azure -----------------------------------------------------------------------------------
@@ -218,7 +209,7 @@ def azure_emulator() -> Iterator[Emulated]:
         yield Emulated("az", port, variables, put, delete, f"GET /{AZURITE_ACCOUNT}/{BUCKET}?")
         container.close()
     finally:
-        _stop(process)
+        stop_process(process)
         process.stdout.close()
         workspace.cleanup()
 

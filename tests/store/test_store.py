@@ -314,20 +314,25 @@ def test_credentials_never_appear_in_any_output(store: Store, tmp_path: Path) ->
         assert fake not in text and "FAKEsessionTOKEN" not in text and store.secret not in text
 
 
+def _run_without(blocked: tuple[str, ...], *args: str) -> subprocess.CompletedProcess[str]:
+    """``provenance ARGS`` with the modules ``blocked`` missing (an extra not installed) and no AWS settings."""
+    prelude = f"import sys\nfor _name in {blocked!r}:\n    sys.modules[_name] = None\n"
+    code = f"sys.argv = {['provenance', *args]!r}\n"
+    return subprocess.run(
+        [sys.executable, "-c", prelude + code + "from provenance.cli import main\nmain()"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+        timeout=60,
+    )
+
+
 @pytest.mark.parametrize("command", ["scan", "check"])
 def test_missing_extra_exits_2_before_reading(tmp_path: Path, command: str) -> None:
     out = tmp_path / "out.jsonl"
     for blocked in (("s3fs",), ("fsspec", "s3fs")):
-        prelude = f"import sys\nfor _name in {blocked!r}:\n    sys.modules[_name] = None\n"
-        code = f"sys.argv = ['provenance', {command!r}, 's3://bucket/photos/', '--out', {str(out)!r}]\n"
-        done = subprocess.run(
-            [sys.executable, "-c", prelude + code + "from provenance.cli import main\nmain()"],
-            capture_output=True,
-            text=True,
-            cwd=REPO,
-            env={k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
-            timeout=60,
-        )
+        done = _run_without(blocked, command, "s3://bucket/photos/", "--out", str(out))
         assert done.returncode == 2, done.stderr
         assert "pip install 'provenance[s3]'" in done.stderr
         assert done.stdout == "" and not out.exists()
@@ -338,16 +343,7 @@ def test_a_listed_url_without_its_extra_is_an_error_record_naming_it(tmp_path: P
     local = tmp_path / "here.png"
     local.write_bytes(png_bytes())
     listing.write_text(f"s3://bucket/photo.jpg\n{local}\n")
-    prelude = "import sys\nsys.modules['s3fs'] = None\n"
-    code = f"sys.argv = ['provenance', 'scan', '--files-from', {str(listing)!r}, '--out', {str(out)!r}]\n"
-    done = subprocess.run(
-        [sys.executable, "-c", prelude + code + "from provenance.cli import main\nmain()"],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env={k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
-        timeout=60,
-    )
+    done = _run_without(("s3fs",), "scan", "--files-from", str(listing), "--out", str(out))
     assert done.returncode == 2, done.stderr
     got = {r["path"]: r for r in records(out)}
     assert "pip install 'provenance[s3]'" in got["s3://bucket/photo.jpg"]["error"]["message"]
