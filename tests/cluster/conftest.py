@@ -39,7 +39,7 @@ def cluster() -> Iterator[Any]:
         try:
             yield local
         finally:
-            local.close()
+            close_cluster(local)
 
 
 @pytest.fixture()
@@ -67,11 +67,47 @@ def another_cluster(settings: dict[str, Any], n_workers: int = 1) -> Iterator[An
             local = distributed.LocalCluster(
                 n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0"
             )
-        with local:
+        try:
             yield local
+        finally:
+            close_cluster(local)
     finally:
         if had is None:
             os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+
+
+def close_cluster(local: Any, limit: float = 20.0) -> None:
+    """Close a test cluster without letting the test run hang on it.
+
+    After a test has killed workers (which their nannies start again),
+    ``LocalCluster.close`` sometimes never returns, every process idle and
+    a nanny's handler of its worker's exit still pending (about one run in
+    five of the two tests that kill Dask workers; distributed 2026.8). So the
+    close is bounded by ``limit`` seconds: past it, this cluster's worker
+    processes and their children are killed and the close is tried once more,
+    for a few seconds.
+    """
+    import psutil
+
+    pids = []  # this cluster's worker processes (each nanny's), not another cluster's
+    for nanny in list(getattr(local, "workers", {}).values()):
+        pid = getattr(getattr(getattr(nanny, "process", None), "process", None), "pid", None)
+        if pid:
+            pids.append(pid)
+    try:
+        local.close(timeout=limit)
+        return
+    except Exception:
+        pass
+    for pid in pids:
+        try:
+            worker = psutil.Process(pid)
+            for process in [*worker.children(recursive=True), worker]:
+                process.kill()
+        except psutil.Error:
+            continue
+    with contextlib.suppress(Exception):
+        local.close(timeout=5)
 
 
 def checker_processes() -> list[Any]:
