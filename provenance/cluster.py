@@ -23,9 +23,12 @@ It implements :class:`provenance.batch.Scheduler` with the Dask futures API
   and results are yielded as batches complete (completion order).
 * a batch whose Dask worker died (``KilledWorker``: the scheduler retried it
   ``distributed.scheduler.allowed-failures`` times) is split in halves and
-  resubmitted, down to one file, reported ``error`` with kind ``crash``;
-  every other file comes back exactly once (results are deduplicated by
-  task index against the files in flight).
+  resubmitted, down to one file. The scheduler charges a worker's death to
+  every task it had sent there, those waiting behind the one running too, so
+  a single file that "died" is tried once more with nothing else of the scan
+  in flight: only a file whose worker dies then is reported ``error`` with
+  kind ``crash``. Every other file comes back exactly once (results are
+  deduplicated by task index against the files in flight).
 
 Workers must not be daemonic processes (``distributed.worker.daemon:
 False``): a daemonic process may not start the checking child. Workers
@@ -662,11 +665,15 @@ class DaskScheduler:
         futures: dict[Any, Any] = {}  # future key -> the future
         outstanding: set[int] = set()  # task indices in flight, not yet yielded
         retry: deque[list[Task]] = deque()  # halves of batches whose worker died
+        # Single files whose worker died while other batches were in flight (perhaps queued behind
+        # the one that killed it): each is tried again alone before it is called a crash.
+        suspects: deque[Task] = deque()
+        alone: Any = None  # the key of the suspect in flight with nothing else of this scan
         size = self.min_files
         counted = time.monotonic()
         number = 0
 
-        def submit(batch: list[Task]) -> None:
+        def submit(batch: list[Task]) -> Any:
             nonlocal number
             number += 1
             future: Any = client.submit(_check_batch, name, _ship(batch), key=f"{name}-{number}", pure=False)
@@ -674,6 +681,7 @@ class DaskScheduler:
             futures[future.key] = future
             outstanding.update(t.index for t in batch)
             done.add(future)
+            return future.key
 
         def limit() -> int:
             """Files in the next batch: ramping up to ``max_files``; at the end, the rest shared out."""
@@ -686,26 +694,34 @@ class DaskScheduler:
             while True:
                 if time.monotonic() - counted > 2.0:  # workers come and go
                     slots, counted = self._slots(client), time.monotonic()
-                while retry and len(flying) < slots:
-                    submit(retry.popleft())
-                while len(flying) < slots:
-                    # Nothing in flight: wait a little for the next input rather than spin.
-                    batch = intake.take(limit(), self.max_bytes, wait=0.0 if flying else 0.1)
-                    if not batch:
-                        break
-                    submit(batch)
-                    size = min(size * 2, self.max_files)
+                if suspects or alone is not None:
+                    # Nothing else goes out until the suspect has been tried alone.
+                    if not flying:
+                        alone = submit([suspects.popleft()])
+                else:
+                    while retry and len(flying) < slots:
+                        submit(retry.popleft())
+                    while len(flying) < slots:
+                        # Nothing in flight: wait a little for the next input rather than spin.
+                        batch = intake.take(limit(), self.max_bytes, wait=0.0 if flying else 0.1)
+                        if not batch:
+                            break
+                        submit(batch)
+                        size = min(size * 2, self.max_files)
                 if not flying:
-                    if intake.finished and not retry:
+                    if intake.finished and not retry and not suspects:
                         return
                     continue
-                if done.has_ready() or intake.finished or len(flying) >= slots:
+                if done.has_ready() or intake.finished or len(flying) >= slots or suspects or alone is not None:
                     finished = done.next_batch(block=True)
                 else:  # room for more, inputs still coming: look again soon
                     finished = done.next_batch(block=False) or _pause(0.02)
                 for future in finished:
                     batch = flying.pop(future.key)
                     del futures[future.key]
+                    tried_alone = future.key == alone
+                    if tried_alone:
+                        alone = None
                     try:
                         results = pickle.loads(future.result())
                     except KilledWorker:
@@ -714,6 +730,9 @@ class DaskScheduler:
                             retry.extend((batch[:half], batch[half:]))
                             continue
                         task = batch[0]
+                        if not tried_alone:
+                            suspects.append(task)
+                            continue
                         outstanding.discard(task.index)
                         message = "the Dask worker checking this file died each time it was tried (KilledWorker)"
                         yield task.index, finish(failed(task.path, "crash", message))

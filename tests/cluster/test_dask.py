@@ -175,6 +175,32 @@ def test_a_file_that_kills_its_dask_worker_is_isolated_and_reported_crash(cluste
     assert [r for r in records.values() if r["verdict"] == "error"] == [slow]
 
 
+def test_files_queued_beside_the_killing_file_are_not_reported_crash(tmp_path: Path) -> None:
+    # One worker with one thread: the batches in flight all wait on it, so each time the slow file
+    # takes the worker down, the batches queued beside it die too (the scheduler charges every task
+    # it had sent there). Only the file that kills its worker when tried alone is a crash.
+    from provenance.cluster import WORKER_CONFIG
+
+    dask = pytest.importorskip("dask")
+    folder = _folder(tmp_path, count=3)  # four files: halves of two, then single files side by side
+    # First in the walk: each batch holding it starts with it, while the rest of the batch and the
+    # batches after it wait on the same worker.
+    (folder / "slow.png").rename(folder / "0-slow.png")
+    settings = {**WORKER_CONFIG, "distributed.scheduler.allowed-failures": 0}
+    # Set while the scan runs too: the nanny reads the settings again when it restarts the worker.
+    with dask.config.set(settings), another_cluster(settings) as local:
+        done, kills = _kill_while_scanning(local, folder, lambda checker: [checker.parent(), checker])
+    assert kills >= 2
+    assert done.returncode == 2, done.stderr
+    records = _records(done.stdout)
+    assert set(records) == {str(p) for p in folder.iterdir()}
+    slow = records[str(folder / "0-slow.png")]
+    assert slow["error"]["kind"] == "crash" and "Dask worker" in slow["error"]["message"], slow
+    for i in range(3):
+        record = records[str(folder / f"file-{i}.png")]
+        assert record["verdict"] == ("ai-generated" if i % 2 else "no-evidence"), record
+
+
 def test_standard_input_and_a_files_from_list_go_through_the_cluster(cluster: Any, tmp_path: Path) -> None:
     image = png_bytes((48, 48), text={"parameters": A1111})
     piped = run_cli("scan", "--scheduler", cluster.scheduler_address, "-", stdin=image)
