@@ -55,9 +55,11 @@ def client(cluster: Any) -> Iterator[Any]:
 def another_cluster(settings: dict[str, Any], n_workers: int = 1) -> Iterator[Any]:
     """A cluster of its own with ``settings``, closed after; this process's environment left as it was.
 
-    A nanny writes its pre-spawn variables (``MALLOC_TRIM_THRESHOLD_``) into
-    its own process's environment: left there, every worker started from
-    this process later (the session cluster's restarted ones) would inherit them.
+    The settings stay set while the cluster is in use: a nanny reads them
+    again when it restarts a worker that died. A nanny writes its pre-spawn
+    variables (``MALLOC_TRIM_THRESHOLD_``) into its own process's
+    environment: left there, every worker started from this process later
+    (the session cluster's restarted ones) would inherit them.
     """
     dask = pytest.importorskip("dask")
     distributed = pytest.importorskip("distributed")
@@ -67,10 +69,10 @@ def another_cluster(settings: dict[str, Any], n_workers: int = 1) -> Iterator[An
             local = distributed.LocalCluster(
                 n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0"
             )
-        try:
-            yield local
-        finally:
-            close_cluster(local)
+            try:
+                yield local
+            finally:
+                close_cluster(local)
     finally:
         if had is None:
             os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)

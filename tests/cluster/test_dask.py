@@ -181,14 +181,11 @@ def test_files_queued_beside_the_killing_file_are_not_reported_crash(tmp_path: P
     # it had sent there). Only the file that kills its worker when tried alone is a crash.
     from provenance.cluster import WORKER_CONFIG
 
-    dask = pytest.importorskip("dask")
     folder = _folder(tmp_path, count=3)  # four files: halves of two, then single files side by side
     # First in the walk: each batch holding it starts with it, while the rest of the batch and the
     # batches after it wait on the same worker.
     (folder / "slow.png").rename(folder / "0-slow.png")
-    settings = {**WORKER_CONFIG, "distributed.scheduler.allowed-failures": 0}
-    # Set while the scan runs too: the nanny reads the settings again when it restarts the worker.
-    with dask.config.set(settings), another_cluster(settings) as local:
+    with another_cluster({**WORKER_CONFIG, "distributed.scheduler.allowed-failures": 0}) as local:
         done, kills = _kill_while_scanning(local, folder, lambda checker: [checker.parent(), checker])
     assert kills >= 2
     assert done.returncode == 2, done.stderr
