@@ -437,6 +437,8 @@ class Handover(Generic[_T]):
     """
 
     CHUNK = 64
+    #: What :meth:`get` returns once every item has been handed over.
+    END = object()
 
     def __init__(self, chunks: int, stopped: threading.Event) -> None:
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=max(2, chunks))
@@ -456,27 +458,27 @@ class Handover(Generic[_T]):
         # Put outside the lock: while a cut chunk is on its way, nothing newer is added.
         return put_until_stopped(self._queue, chunk, self._stopped)
 
-    def fill(self, items: Iterable[_T], end: object, raised: Callable[[BaseException], object]) -> None:
-        """(Producer thread.) Add every item of ``items``, which may block between items, then ``end``;
-        what ``items`` raises goes over as ``raised(exc)`` instead, to be raised by the consumer."""
+    def fill(self, items: Iterable[_T]) -> None:
+        """(Producer thread.) Add every item of ``items``, which may block between items, then :attr:`END`;
+        what ``items`` raises goes over instead, as a :class:`Raised`, for the consumer to raise."""
         try:
             for item in items:  # may block: what was added meanwhile is the consumer's to take
                 if not self.add(item):
                     return
         except BaseException as exc:
-            self.close(raised(exc))
+            self.close(Raised(exc))
             return
-        self.close(end)
+        self.close(self.END)
 
     def close(self, last: object) -> None:
-        """(Producer.) Hand over what is left, then ``last`` (an end marker, or what the input raised)."""
+        """(Producer.) Hand over what is left, then ``last`` (:attr:`END`, or what the input raised)."""
         with self._lock:
             chunk, self._partial = self._partial, []
         if not chunk or put_until_stopped(self._queue, chunk, self._stopped):
             put_until_stopped(self._queue, last, self._stopped)
 
     def get(self, timeout: float = 0.0) -> Any:
-        """(Consumer.) A list of items, or the producer's ``last``; None if nothing came within ``timeout``."""
+        """(Consumer.) A list of items, :attr:`END`, or a :class:`Raised`; None if nothing came within ``timeout``."""
         try:
             return self._queue.get_nowait()
         except queue.Empty:
@@ -504,24 +506,20 @@ class _Feed:
     taking its lock): read a duplicate of the descriptor instead.
     """
 
-    _END = object()
-
     def __init__(self, tasks: Iterable[Task], chunks: int = 4) -> None:
         self._stopped = threading.Event()
         self._handover: Handover[Task] = Handover(chunks, self._stopped)
         self._ready: deque[Task] = deque()
         self.finished = False
-        self._thread = threading.Thread(
-            target=self._handover.fill, args=(tasks, self._END, _Raised), name="provenance-feed", daemon=True
-        )
+        self._thread = threading.Thread(target=self._handover.fill, args=(tasks,), name="provenance-feed", daemon=True)
         self._thread.start()
 
     def _take(self, item: Any) -> None:
         if item is None:
             return
-        if item is self._END:
+        if item is Handover.END:
             self.finished = True
-        elif isinstance(item, _Raised):
+        elif isinstance(item, Raised):
             self.finished = True
             raise item.exc
         else:
@@ -544,7 +542,9 @@ class _Feed:
 
 
 @dataclass(frozen=True, slots=True)
-class _Raised:
+class Raised:
+    """What the producer's input raised, handed over by :meth:`Handover.fill`."""
+
     exc: BaseException
 
 

@@ -59,6 +59,7 @@ from provenance.batch import (
     Fetched,
     Handover,
     R,
+    Raised,
     Remote,
     Task,
     _identity,
@@ -416,10 +417,6 @@ def _check_batch(name: str, shipped: list[Shipped]) -> bytes:
     return pickle.dumps(plugin.check(tasks), pickle.HIGHEST_PROTOCOL)
 
 
-def _itself(exc: BaseException) -> BaseException:
-    return exc
-
-
 class _Intake:
     """Tasks pulled from the caller's iterable in a thread, a bounded number ahead (a :class:`Handover`).
 
@@ -428,9 +425,6 @@ class _Intake:
     says how many tasks are left, so that the last batches can be cut to
     share them out.
     """
-
-    CHUNK = Handover.CHUNK
-    _END = object()
 
     def __init__(self, tasks: Iterable[Task], chunks: int, large: int = 64 << 20) -> None:
         # Tasks cross with their weights, found by the thread (a stat per local file the walk did not size,
@@ -447,7 +441,7 @@ class _Intake:
         self._error: BaseException | None = None  # what the iterable raised, once received
         self._thread = threading.Thread(
             target=self._handover.fill,
-            args=(self._weighed(tasks), self._END, _itself),
+            args=(self._weighed(tasks),),
             name="provenance-intake",
             daemon=True,
         )
@@ -465,11 +459,11 @@ class _Intake:
         item = self._handover.get(timeout or 0.0)
         if item is None:
             return
-        if item is self._END:
+        if item is Handover.END:
             self._ended = True
-        elif isinstance(item, BaseException):
+        elif isinstance(item, Raised):
             self._ended = True
-            self._error = item  # raised by the next take() that has nothing else to give
+            self._error = item.exc  # raised by the next take() that has nothing else to give
         else:
             self._ready.extend(item)
 
@@ -658,7 +652,7 @@ class DaskScheduler:
     ) -> Iterator[tuple[int, Any]]:
         slots = self._slots(client)
         # Enough ahead to fill the window with the largest batches, no more: the input may be endless.
-        chunks = math.ceil(slots * self.max_files / _Intake.CHUNK) + 1
+        chunks = math.ceil(slots * self.max_files / Handover.CHUNK) + 1
         intake = _Intake(tasks, chunks, self.options.limits.large_file_bytes)
         done: Any = as_completed(with_results=False, loop=client.loop)  # type: ignore[no-untyped-call]
         flying: dict[Any, list[Task]] = {}  # future key -> its batch
